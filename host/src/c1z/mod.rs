@@ -1,0 +1,1 @@
+//! The c1z store (being written).

@@ -1,0 +1,1 @@
+//! The `baton-notion` CLI (being written).

@@ -1,0 +1,4 @@
+//! Command-line front ends. Each binary in `src/bin/` is a thin wrapper around one of these.
+
+pub mod connector;
+pub mod reader;

@@ -1,0 +1,1 @@
+//! The `baton` c1z reader CLI (being written).
