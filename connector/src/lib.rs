@@ -1,32 +1,171 @@
-//! Notion SCIM connector (stub; being written).
-wit_bindgen::generate!({ world: "baton-connector", path: "../wit" });
+//! Notion SCIM connector for Baton, built as a `wasm32-wasip2` component that
+//! exports the `baton:connector` contract (`wit/connector.wit`).
+//!
+//! How a host drives it:
+//!
+//! 1. `metadata` describes the config fields and the resource types `user`,
+//!    `group` and `role` (see [`config`], [`users`], [`groups`], [`roles`]).
+//! 2. `configure` checks the shape of the token and base URL; no request.
+//! 3. `validate` makes one request, `GET /Users?startIndex=1&count=1`.
+//! 4. `list-resources` pages through `GET /Users` and `GET /Groups` (100 per
+//!    page, see [`paging`]); each page carries the role grants of its users or
+//!    the member entitlements and grants of its groups. Roles are static.
+//!
+//! This file only holds the bindings and dispatches by resource type id; all
+//! HTTP goes through [`scim`], and log lines gathered in [`notes`] are sent to
+//! the host's logger when a call returns.
 
+wit_bindgen::generate!({
+    world: "baton-connector",
+    path: "../wit",
+    additional_derives: [PartialEq],
+});
+
+mod config;
+mod error;
+mod groups;
+mod notes;
+mod paging;
+mod roles;
+mod scim;
+mod users;
+
+use baton::connector::types::{
+    ConfigValue, ConnectorError, ConnectorMetadata, CreateAccountOutcome, CredentialOption,
+    EntitlementRef, Grant, GrantOutcome, Page, ProfileEntry, ResourceId,
+};
 use exports::baton::connector::connector::Guest;
-use baton::connector::types::*;
 
+use crate::error::{invalid_argument, not_implemented};
+use crate::notes::Notes;
+use crate::paging::{empty_page, single_page, with_listings};
+use crate::scim::wasi_http::WasiHttp;
+use crate::scim::ScimClient;
+
+/// The exported component.
 struct NotionConnector;
 
-fn unimplemented_err() -> ConnectorError {
-    ConnectorError { kind: ErrorKind::Internal, message: "not implemented yet".into(), retry_after_ms: None }
+/// A client for the stored configuration.
+fn client() -> Result<ScimClient<WasiHttp>, ConnectorError> {
+    Ok(ScimClient::new(WasiHttp, &config::current()?))
+}
+
+/// Runs `f`, then forwards its log lines to the host, success or not.
+fn logged<R>(f: impl FnOnce(&mut Notes) -> R) -> R {
+    let mut notes = Notes::new();
+    let result = f(&mut notes);
+    for (level, line) in notes.drain() {
+        baton::connector::host::log(level, &line);
+    }
+    result
+}
+
+fn unknown_type(type_id: &str) -> ConnectorError {
+    invalid_argument(format!("unknown resource type `{type_id}`"))
 }
 
 impl Guest for NotionConnector {
     fn metadata() -> ConnectorMetadata {
         ConnectorMetadata {
-            name: "baton-notion".into(), version: env!("CARGO_PKG_VERSION").into(),
-            display_name: "Notion".into(), description: String::new(), config_fields: vec![],
-            resource_types: vec![], account_creation_schema: vec![], credential_options: vec![],
+            name: "baton-notion".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            display_name: "Notion".into(),
+            description: "Connector syncing users, groups and workspace roles from Notion via SCIM"
+                .into(),
+            config_fields: config::fields(),
+            resource_types: vec![
+                users::resource_type(),
+                groups::resource_type(),
+                roles::resource_type(),
+            ],
+            account_creation_schema: users::account_creation_schema(),
+            credential_options: vec![CredentialOption::NoPassword],
         }
     }
-    fn configure(_config: Vec<ConfigValue>) -> Result<(), ConnectorError> { Err(unimplemented_err()) }
-    fn validate() -> Result<(), ConnectorError> { Err(unimplemented_err()) }
-    fn list_resources(_t: String, _p: Option<ResourceId>, _tok: String) -> Result<Page, ConnectorError> { Err(unimplemented_err()) }
-    fn list_entitlements(_r: ResourceId, _tok: String) -> Result<Page, ConnectorError> { Err(unimplemented_err()) }
-    fn list_grants(_r: ResourceId, _tok: String) -> Result<Page, ConnectorError> { Err(unimplemented_err()) }
-    fn grant_entitlement(_p: ResourceId, _e: EntitlementRef) -> Result<GrantOutcome, ConnectorError> { Err(unimplemented_err()) }
-    fn revoke_grant(_g: Grant) -> Result<bool, ConnectorError> { Err(unimplemented_err()) }
-    fn create_account(_p: Vec<ProfileEntry>) -> Result<CreateAccountOutcome, ConnectorError> { Err(unimplemented_err()) }
-    fn delete_resource(_id: ResourceId) -> Result<bool, ConnectorError> { Err(unimplemented_err()) }
+
+    fn configure(values: Vec<ConfigValue>) -> Result<(), ConnectorError> {
+        config::store(config::parse(&values)?);
+        // Listings of a previous configuration must not leak into new ones.
+        paging::reset();
+        Ok(())
+    }
+
+    fn validate() -> Result<(), ConnectorError> {
+        client()?.validate()
+    }
+
+    fn list_resources(
+        resource_type: String,
+        parent: Option<ResourceId>,
+        page_token: String,
+    ) -> Result<Page, ConnectorError> {
+        let known = [users::TYPE_ID, groups::TYPE_ID, roles::TYPE_ID];
+        if !known.contains(&resource_type.as_str()) {
+            return Err(unknown_type(&resource_type));
+        }
+        // No Notion type lives under a parent, so there is nothing below one.
+        if parent.is_some() {
+            return Ok(empty_page());
+        }
+        logged(|notes| match resource_type.as_str() {
+            users::TYPE_ID => {
+                with_listings(|l| users::list_page(&client()?, l, &page_token, notes))
+            }
+            groups::TYPE_ID => {
+                with_listings(|l| groups::list_page(&client()?, l, &page_token, notes))
+            }
+            _ => roles::list_resources(&page_token),
+        })
+    }
+
+    fn list_entitlements(resource: ResourceId, page_token: String) -> Result<Page, ConnectorError> {
+        let id = resource.resource.as_str();
+        match resource.resource_type.as_str() {
+            // Users hold entitlements but offer none.
+            users::TYPE_ID => single_page(users::TYPE_ID, &page_token).map(|()| empty_page()),
+            groups::TYPE_ID => {
+                logged(|notes| groups::list_entitlements(&client()?, id, &page_token, notes))
+            }
+            roles::TYPE_ID => roles::list_entitlements(id, &page_token),
+            other => Err(unknown_type(other)),
+        }
+    }
+
+    fn list_grants(resource: ResourceId, page_token: String) -> Result<Page, ConnectorError> {
+        let id = resource.resource.as_str();
+        match resource.resource_type.as_str() {
+            users::TYPE_ID => single_page(users::TYPE_ID, &page_token).map(|()| empty_page()),
+            groups::TYPE_ID => {
+                logged(|notes| groups::list_grants(&client()?, id, &page_token, notes))
+            }
+            // Role grants are emitted by the user listing (skip-grants).
+            roles::TYPE_ID => single_page(roles::TYPE_ID, &page_token).map(|()| empty_page()),
+            other => Err(unknown_type(other)),
+        }
+    }
+
+    fn grant_entitlement(
+        _principal: ResourceId,
+        _entitlement: EntitlementRef,
+    ) -> Result<GrantOutcome, ConnectorError> {
+        Err(not_implemented("grant-entitlement"))
+    }
+
+    fn revoke_grant(_grant: Grant) -> Result<bool, ConnectorError> {
+        Err(not_implemented("revoke-grant"))
+    }
+
+    fn create_account(_profile: Vec<ProfileEntry>) -> Result<CreateAccountOutcome, ConnectorError> {
+        Err(not_implemented("create-account"))
+    }
+
+    fn delete_resource(_id: ResourceId) -> Result<bool, ConnectorError> {
+        Err(not_implemented("delete-resource"))
+    }
 }
 
+// Only the component exports the contract's symbols. Natively (unit tests) the
+// `cdylib` would carry names like `baton:connector/connector#metadata`, which
+// the system linker's version script cannot express.
+#[cfg(target_arch = "wasm32")]
 export!(NotionConnector);

@@ -1,1 +1,46 @@
-//! The c1z store (being written).
+//! The c1z store: Baton's `.c1z` sync file, format v1.
+//!
+//! A c1z is the 5-byte header `C1ZF\0` followed by zstd-compressed SQLite whose tables hold
+//! serialized `c1.connector.v2` protobuf messages plus the indexed columns readers filter
+//! on (see `c1z-format.md`). This module has:
+//!
+//! * [`proto`]: the protobuf messages (hand-written prost structs) and `Any` helpers;
+//! * [`C1zWriter`]: writes one full sync into a new file, replacing the target atomically;
+//! * [`C1zReader`]: reads Go-written and our own files, streaming listings page by page;
+//! * [`ksuid`] and [`timestamp`]: sync ids and the `datetime` text layout.
+//!
+//! Only v1 is written or read; the newer v3 (Pebble) format is recognised and rejected with
+//! a clear error, as Baton's v0.7 CLI (the reader we target) cannot read it either.
+
+mod container;
+mod dangling;
+mod error;
+pub mod ksuid;
+mod listing;
+pub mod proto;
+mod reader;
+mod schema;
+pub mod timestamp;
+mod validate;
+mod writer;
+
+pub use container::{MAGIC_V1, MAGIC_V3};
+pub use error::C1zError;
+pub use listing::{EntitlementFilter, GrantFilter, Objects, ResourceFilter};
+pub use reader::{C1zReader, SyncRun};
+pub use writer::{C1zWriter, SyncSummary};
+
+/// Objects a [`C1zWriter`] stored so far, and duplicates it skipped.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SyncCounts {
+    /// Resource types written.
+    pub resource_types: u64,
+    /// Resources written.
+    pub resources: u64,
+    /// Entitlements written.
+    pub entitlements: u64,
+    /// Grants written.
+    pub grants: u64,
+    /// Puts skipped because the sync already had an object with that id (first one kept).
+    pub duplicates: u64,
+}

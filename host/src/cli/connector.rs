@@ -1,1 +1,252 @@
-//! The `baton-notion` CLI (being written).
+//! The `baton-notion` CLI: runs a connector component and writes a c1z.
+//!
+//! The host's own flags are static. The connector's flags are built from the
+//! component's metadata (`config-fields`), so the host knows nothing about
+//! Notion: `--scim-token` exists because the component declares it.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use clap::{Arg, ArgAction, ArgMatches, Args, Command, FromArgMatches};
+
+use super::logging::{self, LogFormat};
+use crate::bindings::types::{ConfigValue, ConnectorMetadata};
+use crate::bindings::CONTRACT_VERSION;
+use crate::runtime::{
+    ConnectorComponent, EgressPolicy, Origin, RunPolicy, Runtime, NOTION_COMPONENT,
+};
+use crate::sync::SyncRun;
+
+// Flags that belong to the host, whatever the component.
+#[derive(Debug, Args)]
+struct HostArgs {
+    /// The path to the c1z file to sync with
+    #[arg(
+        short = 'f',
+        long = "file",
+        env = "BATON_FILE",
+        default_value = "sync.c1z"
+    )]
+    file: PathBuf,
+
+    /// The log level: debug, info, warn, error
+    #[arg(long, env = "BATON_LOG_LEVEL", default_value = "info")]
+    log_level: String,
+
+    /// The output format for logs: json, console [default: console on a terminal, json otherwise]
+    #[arg(long, env = "BATON_LOG_FORMAT", value_enum)]
+    log_format: Option<LogFormat>,
+
+    /// Run this connector component (.wasm) instead of the embedded one. It is
+    /// treated as untrusted: it may only reach the origin of its base URL.
+    #[arg(long, env = "BATON_COMPONENT", value_name = "PATH")]
+    component: Option<PathBuf>,
+
+    /// Upper bound in seconds for each HTTP request the connector makes
+    #[arg(long, env = "BATON_HTTP_TIMEOUT_SECONDS", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..=1800))]
+    http_timeout_seconds: u64,
+}
+
+/// Entry point of the `baton-notion` binary.
+pub fn main() -> ExitCode {
+    match run(std::env::args_os().collect()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            logging::report_error(&e);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: Vec<OsString>) -> anyhow::Result<()> {
+    let runtime = Runtime::new()?;
+    let component = load_component(&runtime, component_path(&args))?;
+    let metadata = component.instantiate(RunPolicy::default())?.metadata()?;
+
+    let matches = command(&metadata).try_get_matches_from(&args);
+    let matches = match matches {
+        Ok(m) => m,
+        Err(e) if e.use_stderr() => bail!("{}", one_line(&e)),
+        Err(e) => {
+            // --help and --version
+            e.print()?;
+            return Ok(());
+        }
+    };
+    let host = HostArgs::from_arg_matches(&matches)?;
+    logging::init(&host.log_level, host.log_format)?;
+
+    let config = config_values(&metadata, &matches);
+    let policy = RunPolicy {
+        egress: egress_policy(&metadata, &config)?,
+        request_timeout: Duration::from_secs(host.http_timeout_seconds),
+    };
+    let mut instance = component.instantiate(policy)?;
+    instance.configure(&metadata, &config)?;
+    instance.validate()?;
+
+    tracing::info!(file = %host.file.display(), connector = %metadata.name, "starting sync");
+    let report = SyncRun::new(&mut instance, &metadata, &host.file)?
+        .run()
+        .with_context(|| format!("sync failed; {} was not changed", host.file.display()))?;
+    let counts = &report.summary.counts;
+    tracing::info!(
+        file = %report.summary.path.display(),
+        sync_id = %report.summary.sync_id,
+        resources = counts.resources,
+        entitlements = counts.entitlements,
+        grants = counts.grants,
+        requests = instance.requests_sent(),
+        elapsed_ms = report.elapsed.as_millis() as u64,
+        "sync finished"
+    );
+    Ok(())
+}
+
+/// clap's usage errors span several lines; the CLI promises one.
+fn one_line(e: &clap::Error) -> String {
+    let rendered = e.render().to_string();
+    let text: Vec<&str> = rendered
+        .lines()
+        .take_while(|l| !l.starts_with("Usage:"))
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    let text = text.join(" ");
+    let text = text.strip_prefix("error: ").unwrap_or(&text);
+    format!("{text} (see --help)")
+}
+
+/// `--component` is needed before the full command line can be parsed,
+/// because the component's metadata defines the rest of the flags.
+fn component_path(args: &[OsString]) -> Option<PathBuf> {
+    let mut iter = args.iter().skip(1);
+    while let Some(arg) = iter.next() {
+        let arg = arg.to_string_lossy();
+        if arg == "--" {
+            break;
+        }
+        if arg == "--component" {
+            return iter.next().map(PathBuf::from);
+        }
+        if let Some(path) = arg.strip_prefix("--component=") {
+            return Some(PathBuf::from(path));
+        }
+    }
+    std::env::var_os("BATON_COMPONENT").map(PathBuf::from)
+}
+
+fn load_component(runtime: &Runtime, path: Option<PathBuf>) -> anyhow::Result<ConnectorComponent> {
+    match path {
+        None => Ok(runtime.load(NOTION_COMPONENT)?),
+        Some(path) => {
+            let bytes = std::fs::read(&path)
+                .with_context(|| format!("cannot read component {}", path.display()))?;
+            runtime
+                .load(&bytes)
+                .with_context(|| format!("cannot load component {}", path.display()))
+        }
+    }
+}
+
+/// The whole command line: host flags plus one flag per config field.
+fn command(metadata: &ConnectorMetadata) -> Command {
+    let about = format!(
+        "{} connector for Baton: {}",
+        metadata.display_name, metadata.description
+    );
+    let version = format!(
+        "{} (component {} {}, contract baton:connector@{})",
+        env!("CARGO_PKG_VERSION"),
+        metadata.name,
+        metadata.version,
+        CONTRACT_VERSION
+    );
+    let mut cmd = HostArgs::augment_args(
+        Command::new("baton-notion")
+            .version(version)
+            .disable_version_flag(true)
+            .arg(
+                Arg::new("version")
+                    .short('v')
+                    .long("version")
+                    .action(ArgAction::Version)
+                    .help("Print version"),
+            ),
+    )
+    .about(about);
+    for field in &metadata.config_fields {
+        let env = format!("BATON_{}", field.name.to_uppercase().replace('-', "_"));
+        let mut arg = Arg::new(field.name.clone())
+            .long(field.name.clone())
+            .env(env)
+            .help(field.description.clone())
+            .hide(field.hidden)
+            .hide_env_values(field.secret)
+            .required(field.required && field.default_value.is_none());
+        if let Some(default) = &field.default_value {
+            arg = arg.default_value(default.clone());
+        }
+        cmd = cmd.arg(arg);
+    }
+    cmd
+}
+
+fn config_values(metadata: &ConnectorMetadata, matches: &ArgMatches) -> Vec<ConfigValue> {
+    metadata
+        .config_fields
+        .iter()
+        .filter_map(|f| {
+            matches.get_one::<String>(&f.name).map(|v| ConfigValue {
+                name: f.name.clone(),
+                value: v.clone(),
+            })
+        })
+        .collect()
+}
+
+/// The guest may reach only the origins of the config fields that the
+/// metadata marks as egress origins (the base URL).
+fn egress_policy(
+    metadata: &ConnectorMetadata,
+    config: &[ConfigValue],
+) -> anyhow::Result<EgressPolicy> {
+    let mut allowed = Vec::new();
+    for field in metadata.config_fields.iter().filter(|f| f.egress_origin) {
+        if let Some(value) = config.iter().find(|v| v.name == field.name) {
+            let origin = Origin::of_url(&value.value)
+                .map_err(|e| anyhow::anyhow!("--{}: {e}", field.name))?;
+            allowed.push(origin);
+        }
+    }
+    Ok(EgressPolicy { allowed })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn os(args: &[&str]) -> Vec<OsString> {
+        args.iter().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn component_path_is_found_in_both_flag_forms() {
+        assert_eq!(
+            component_path(&os(&["x", "--component", "a.wasm"])),
+            Some("a.wasm".into())
+        );
+        assert_eq!(
+            component_path(&os(&["x", "--component=b.wasm", "-f", "y"])),
+            Some("b.wasm".into())
+        );
+        assert_eq!(
+            component_path(&os(&["x", "--", "--component", "c"])),
+            std::env::var_os("BATON_COMPONENT").map(PathBuf::from)
+        );
+    }
+}

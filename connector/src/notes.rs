@@ -1,0 +1,50 @@
+//! Log lines collected while handling one export call.
+//!
+//! Mapping and paging code is pure so that it runs in native unit tests, where
+//! the host's `log` import does not exist. It records what it wants to say in a
+//! [`Notes`] buffer; `lib.rs` forwards the buffer to the host after the call,
+//! whether the call succeeded or not.
+
+use crate::baton::connector::types::LogLevel;
+
+/// An ordered buffer of log lines for the host's logger.
+#[derive(Debug, Default)]
+pub struct Notes {
+    lines: Vec<(LogLevel, String)>,
+}
+
+impl Notes {
+    /// An empty buffer.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Records a debug line.
+    pub fn debug(&mut self, message: impl Into<String>) {
+        self.lines.push((LogLevel::Debug, message.into()));
+    }
+
+    /// Records a warning.
+    pub fn warn(&mut self, message: impl Into<String>) {
+        self.lines.push((LogLevel::Warn, message.into()));
+    }
+
+    /// Removes and returns every recorded line, oldest first.
+    pub fn drain(&mut self) -> Vec<(LogLevel, String)> {
+        std::mem::take(&mut self.lines)
+    }
+
+    /// The recorded lines (for tests and assertions).
+    #[cfg(test)]
+    pub fn lines(&self) -> &[(LogLevel, String)] {
+        &self.lines
+    }
+
+    /// True when some recorded line at `level` contains `needle`.
+    #[cfg(test)]
+    pub fn has(&self, level: LogLevel, needle: &str) -> bool {
+        self.lines
+            .iter()
+            .any(|(l, m)| *l == level && m.contains(needle))
+    }
+}

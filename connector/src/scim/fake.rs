@@ -1,0 +1,65 @@
+//! A scripted [`Transport`] for unit tests: it answers from a queue and
+//! records every request it was given.
+
+use std::cell::RefCell;
+use std::collections::VecDeque;
+
+use super::{HttpRequest, HttpResponse, Transport};
+use crate::baton::connector::types::{ConnectorError, ErrorKind};
+use crate::error::error;
+
+/// Answers queued with [`FakeTransport::push`], in order.
+#[derive(Default)]
+pub struct FakeTransport {
+    answers: RefCell<VecDeque<Result<HttpResponse, ConnectorError>>>,
+    sent: RefCell<Vec<HttpRequest>>,
+}
+
+impl FakeTransport {
+    /// An empty script.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Queues an HTTP answer.
+    pub fn push(&self, status: u16, body: &str) {
+        self.answers.borrow_mut().push_back(Ok(HttpResponse {
+            status,
+            retry_after: None,
+            body: body.as_bytes().to_vec(),
+        }));
+    }
+
+    /// Queues a transport failure.
+    pub fn push_err(&self, kind: ErrorKind, message: &str) {
+        self.answers
+            .borrow_mut()
+            .push_back(Err(error(kind, message)));
+    }
+
+    /// Every request sent so far.
+    pub fn requests(&self) -> Vec<HttpRequest> {
+        self.sent.borrow().clone()
+    }
+
+    /// The path and query of every request sent so far.
+    pub fn paths(&self) -> Vec<String> {
+        self.sent
+            .borrow()
+            .iter()
+            .map(|r| r.path_and_query.clone())
+            .collect()
+    }
+}
+
+impl Transport for FakeTransport {
+    fn send(&self, request: &HttpRequest) -> Result<HttpResponse, ConnectorError> {
+        self.sent.borrow_mut().push(request.clone());
+        self.answers.borrow_mut().pop_front().unwrap_or_else(|| {
+            Err(error(
+                ErrorKind::Internal,
+                "fake transport: no answer queued",
+            ))
+        })
+    }
+}

@@ -1,0 +1,244 @@
+//! The [`Transport`] over `wasi:http/outgoing-handler`.
+//!
+//! One call sends one request and blocks until the whole body has arrived;
+//! there is no retry, redirect following or caching here. Transport failures
+//! (`error-code`) become `unavailable` or `deadline-exceeded` so that the host
+//! retries them, except the few that cannot heal by waiting.
+
+use wasi::http::outgoing_handler;
+use wasi::http::types::{
+    ErrorCode, Fields, IncomingBody, IncomingResponse, Method, OutgoingRequest, Scheme,
+};
+use wasi::io::streams::StreamError;
+
+use super::{HttpRequest, HttpResponse, Transport};
+use crate::baton::connector::types::{ConnectorError, ErrorKind};
+use crate::config::UrlScheme;
+use crate::error::{bad_response, error, internal};
+
+/// Largest body read into memory; a bigger one is refused, not truncated.
+const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
+/// Bytes asked for per read.
+const READ_CHUNK: u64 = 64 * 1024;
+
+/// Sends requests through the host's `wasi:http` implementation.
+pub struct WasiHttp;
+
+impl Transport for WasiHttp {
+    fn send(&self, request: &HttpRequest) -> Result<HttpResponse, ConnectorError> {
+        let outgoing = build(request)?;
+        let future = outgoing_handler::handle(outgoing, None).map_err(|c| transport_error(&c))?;
+        let response = loop {
+            // The pollable is a child of the future: drop it before the future.
+            let pollable = future.subscribe();
+            pollable.block();
+            drop(pollable);
+            match future.get() {
+                Some(Ok(Ok(response))) => break response,
+                Some(Ok(Err(code))) => return Err(transport_error(&code)),
+                Some(Err(())) => return Err(internal("wasi:http response was already taken")),
+                None => continue,
+            }
+        };
+        drop(future);
+        read_response(response)
+    }
+}
+
+/// Builds the `outgoing-request` for a GET.
+fn build(request: &HttpRequest) -> Result<OutgoingRequest, ConnectorError> {
+    let entries: Vec<(String, Vec<u8>)> = request
+        .headers
+        .iter()
+        .map(|(name, value)| (name.clone(), value.clone().into_bytes()))
+        .collect();
+    // Never echo the header values: one of them is the token.
+    let headers = Fields::from_list(&entries)
+        .map_err(|e| internal(format!("wasi:http refused the request headers ({e:?})")))?;
+    let outgoing = OutgoingRequest::new(headers);
+    let scheme = match request.base.scheme {
+        UrlScheme::Http => Scheme::Http,
+        UrlScheme::Https => Scheme::Https,
+    };
+    let path = format!("{}{}", request.base.path, request.path_and_query);
+    let refused = |what: &str| {
+        error(
+            ErrorKind::InvalidArgument,
+            format!("wasi:http refused the {what}"),
+        )
+    };
+    outgoing
+        .set_method(&Method::Get)
+        .map_err(|()| refused("method"))?;
+    outgoing
+        .set_scheme(Some(&scheme))
+        .map_err(|()| refused("URL scheme"))?;
+    outgoing
+        .set_authority(Some(&request.base.authority))
+        .map_err(|()| refused("base URL host"))?;
+    outgoing
+        .set_path_with_query(Some(&path))
+        .map_err(|()| refused("request path"))?;
+    Ok(outgoing)
+}
+
+/// Reads status, `Retry-After` and the complete body.
+fn read_response(response: IncomingResponse) -> Result<HttpResponse, ConnectorError> {
+    let status = response.status();
+    let headers = response.headers();
+    let retry_after = headers
+        .get("retry-after")
+        .into_iter()
+        .next()
+        .map(|v| String::from_utf8_lossy(&v).into_owned());
+    drop(headers);
+    let incoming = response
+        .consume()
+        .map_err(|()| internal("wasi:http response body was already taken"))?;
+    let body = read_body(&incoming);
+    // The trailers are of no interest; finishing releases the body.
+    drop(IncomingBody::finish(incoming));
+    Ok(HttpResponse {
+        status,
+        retry_after,
+        body: body?,
+    })
+}
+
+/// Reads an incoming body until its stream closes.
+fn read_body(incoming: &IncomingBody) -> Result<Vec<u8>, ConnectorError> {
+    let stream = incoming
+        .stream()
+        .map_err(|()| internal("wasi:http response stream was already taken"))?;
+    let mut body = Vec::new();
+    loop {
+        match stream.blocking_read(READ_CHUNK) {
+            Ok(chunk) => {
+                if body.len() + chunk.len() > MAX_BODY_BYTES {
+                    return Err(bad_response(format!(
+                        "the response body is larger than {MAX_BODY_BYTES} bytes"
+                    )));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Err(StreamError::Closed) => return Ok(body),
+            Err(StreamError::LastOperationFailed(e)) => {
+                return Err(match wasi::http::types::http_error_code(&e) {
+                    Some(code) => transport_error(&code),
+                    None => error(
+                        ErrorKind::Unavailable,
+                        format!("reading the response body failed: {}", e.to_debug_string()),
+                    ),
+                })
+            }
+        }
+    }
+}
+
+/// Classifies a `wasi:http` error code and describes it.
+pub fn transport_error(code: &ErrorCode) -> ConnectorError {
+    use ErrorCode as C;
+    let (kind, text) = match code {
+        C::DnsTimeout => (
+            ErrorKind::DeadlineExceeded,
+            "DNS lookup timed out".to_string(),
+        ),
+        C::ConnectionTimeout => (ErrorKind::DeadlineExceeded, "connecting timed out".into()),
+        C::ConnectionReadTimeout | C::HttpResponseTimeout => (
+            ErrorKind::DeadlineExceeded,
+            "the server did not answer in time".into(),
+        ),
+        C::ConnectionWriteTimeout => (ErrorKind::DeadlineExceeded, "sending timed out".into()),
+        C::DnsError(p) => (
+            ErrorKind::Unavailable,
+            format!(
+                "DNS lookup failed (rcode {:?}, info code {:?})",
+                p.rcode, p.info_code
+            ),
+        ),
+        C::DestinationNotFound => (ErrorKind::Unavailable, "the host name was not found".into()),
+        C::DestinationUnavailable => (ErrorKind::Unavailable, "the server is unreachable".into()),
+        C::ConnectionRefused => (ErrorKind::Unavailable, "connection refused".into()),
+        C::ConnectionTerminated => (ErrorKind::Unavailable, "connection closed early".into()),
+        C::ConnectionLimitReached => (ErrorKind::Unavailable, "connection limit reached".into()),
+        C::TlsProtocolError => (ErrorKind::Unavailable, "TLS protocol error".into()),
+        C::TlsCertificateError => (ErrorKind::Unavailable, "TLS certificate error".into()),
+        C::TlsAlertReceived(p) => (
+            ErrorKind::Unavailable,
+            format!("TLS alert {:?} {:?}", p.alert_id, p.alert_message),
+        ),
+        C::HttpResponseIncomplete => (ErrorKind::Unavailable, "the response was cut short".into()),
+        C::InternalError(text) => (
+            ErrorKind::Unavailable,
+            format!(
+                "wasi:http internal error: {}",
+                text.as_deref().unwrap_or("no detail")
+            ),
+        ),
+        // These do not heal by waiting, so they must not be retried forever.
+        C::HttpRequestDenied => (
+            ErrorKind::PermissionDenied,
+            "the host's egress policy denied the request".into(),
+        ),
+        C::DestinationIpProhibited => (
+            ErrorKind::PermissionDenied,
+            "the host refused the destination address".into(),
+        ),
+        C::HttpRequestUriInvalid | C::HttpRequestMethodInvalid | C::HttpRequestUriTooLong => (
+            ErrorKind::InvalidArgument,
+            format!("the request was invalid ({code:?}); check the base URL"),
+        ),
+        other => (
+            ErrorKind::Unavailable,
+            format!("HTTP transport error: {other:?}"),
+        ),
+    };
+    error(kind, text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transport_errors_are_classified() {
+        let cases = [
+            (
+                ErrorCode::ConnectionRefused,
+                ErrorKind::Unavailable,
+                "refused",
+            ),
+            (
+                ErrorCode::ConnectionReadTimeout,
+                ErrorKind::DeadlineExceeded,
+                "in time",
+            ),
+            (ErrorCode::DnsTimeout, ErrorKind::DeadlineExceeded, "DNS"),
+            (
+                ErrorCode::HttpRequestDenied,
+                ErrorKind::PermissionDenied,
+                "egress",
+            ),
+            (
+                ErrorCode::HttpRequestUriInvalid,
+                ErrorKind::InvalidArgument,
+                "base URL",
+            ),
+            (
+                ErrorCode::InternalError(Some("boom".into())),
+                ErrorKind::Unavailable,
+                "boom",
+            ),
+            (
+                ErrorCode::HttpProtocolError,
+                ErrorKind::Unavailable,
+                "HttpProtocolError",
+            ),
+        ];
+        for (code, kind, needle) in cases {
+            let e = transport_error(&code);
+            assert_eq!(e.kind, kind, "{code:?}");
+            assert!(e.message.contains(needle), "{code:?}: {}", e.message);
+        }
+    }
+}

@@ -1,0 +1,247 @@
+//! Resource type `user`: workspace members from `GET /Users`.
+//!
+//! Each user's workspace role arrives in Notion's user extension, so the user
+//! listing also emits the user's role grant. That keeps a sync at one request
+//! per 100 users instead of one per user or per role.
+
+use serde_json::Value;
+
+use crate::baton::connector::types::{
+    AccountField, AccountStatus, Capability, ConnectorError, Email, Grant, Page, ProfileEntry,
+    ProfileValue, ResourceId, ResourceRecord, ResourceTrait, ResourceType, TraitData, UserTrait,
+};
+use crate::notes::Notes;
+use crate::paging::{empty_page, Listings};
+use crate::roles;
+use crate::scim::model::{from_item, ScimUser, NOTION_USER_EXTENSION};
+use crate::scim::{ScimClient, Transport, PAGE_SIZE};
+
+/// Resource type id of users.
+pub const TYPE_ID: &str = "user";
+
+/// The resource type declaration.
+pub fn resource_type() -> ResourceType {
+    ResourceType {
+        id: TYPE_ID.into(),
+        display_name: "User".into(),
+        description: "A member of the Notion workspace (guests are not visible to SCIM)".into(),
+        traits: vec![ResourceTrait::User],
+        capabilities: vec![Capability::AccountProvisioning, Capability::ResourceDelete],
+        inline_listing: true,
+        skip_entitlements: true,
+        skip_grants: false,
+    }
+}
+
+/// The profile fields `create-account` expects.
+pub fn account_creation_schema() -> Vec<AccountField> {
+    let field =
+        |name: &str, display: &str, description: &str, placeholder: &str, order| AccountField {
+            name: name.into(),
+            display_name: display.into(),
+            description: description.into(),
+            placeholder: placeholder.into(),
+            required: true,
+            order,
+        };
+    vec![
+        field(
+            "email",
+            "Email",
+            "Email address of the user; also their login",
+            "ann@example.com",
+            1,
+        ),
+        field(
+            "first_name",
+            "First name",
+            "Given name of the user",
+            "Ann",
+            2,
+        ),
+        field(
+            "last_name",
+            "Last name",
+            "Family name of the user",
+            "Lee",
+            3,
+        ),
+    ]
+}
+
+/// A user mapped from SCIM, with its role grant when the role is known.
+#[derive(Debug)]
+pub struct MappedUser {
+    /// The user resource.
+    pub resource: ResourceRecord,
+    /// `role:<role>:assigned` held by this user.
+    pub role_grant: Option<Grant>,
+}
+
+/// `list-resources("user")`: one page of `GET /Users`.
+pub fn list_page<T: Transport>(
+    client: &ScimClient<T>,
+    listings: &mut Listings,
+    token: &str,
+    notes: &mut Notes,
+) -> Result<Page, ConnectorError> {
+    let fetched = listings.page(
+        TYPE_ID,
+        "user",
+        token,
+        |start| client.list_users(start, PAGE_SIZE),
+        map_item,
+        notes,
+    )?;
+    let mut page = empty_page();
+    for user in fetched.items {
+        page.resources.push(user.resource);
+        page.grants.extend(user.role_grant);
+    }
+    page.next_page_token = fetched.next_page_token;
+    Ok(page)
+}
+
+/// Maps one raw `Resources` item; `None` (with a log line) skips it.
+fn map_item(raw: Value, notes: &mut Notes) -> Option<(String, MappedUser)> {
+    let Some(user) = from_item::<ScimUser>(raw) else {
+        notes.warn("skipping a user entry that is not a JSON object");
+        return None;
+    };
+    let user = map_user(user, notes)?;
+    Some((user.resource.id.resource.clone(), user))
+}
+
+/// Maps a SCIM user; only `id` and `userName` are required.
+pub fn map_user(user: ScimUser, notes: &mut Notes) -> Option<MappedUser> {
+    let id = non_empty(user.id.as_deref());
+    let login = non_empty(user.user_name.as_deref());
+    let (Some(id), Some(login)) = (id, login) else {
+        notes.warn(format!(
+            "skipping a user without {}: {}",
+            if id.is_none() { "an id" } else { "a userName" },
+            id.or(login).unwrap_or("no id or userName either")
+        ));
+        return None;
+    };
+    let principal = ResourceId {
+        resource_type: TYPE_ID.into(),
+        resource: id.into(),
+    };
+    let role_grant = role_grant(&user, &principal, notes);
+    let name = user.name.as_ref();
+    let given = non_empty(name.and_then(|n| n.given_name.as_deref()));
+    let family = non_empty(name.and_then(|n| n.family_name.as_deref()));
+    let display_name = display_name(&user, login);
+
+    let mut emails: Vec<Email> = user
+        .emails
+        .iter()
+        .filter_map(|e| {
+            Some(Email {
+                address: non_empty(e.value.as_deref())?.to_string(),
+                is_primary: e.primary.unwrap_or(false),
+            })
+        })
+        .collect();
+    if emails.is_empty() {
+        // Notion's userName is the member's email address.
+        emails.push(Email {
+            address: login.into(),
+            is_primary: true,
+        });
+    }
+    let text = |key: &str, value: &str| ProfileEntry {
+        key: key.into(),
+        value: ProfileValue::Text(value.into()),
+    };
+    let mut profile = Vec::new();
+    profile.extend(given.map(|g| text("first_name", g)));
+    profile.extend(family.map(|f| text("last_name", f)));
+    profile.push(text("email", login));
+    let role = user
+        .notion
+        .as_ref()
+        .and_then(|n| non_empty(n.role.as_deref()));
+    profile.extend(role.map(|r| text("workspace_role", r)));
+
+    let trait_data = UserTrait {
+        login: login.into(),
+        emails,
+        // Notion treats `active: false` as removal; absent means active.
+        status: match user.active {
+            Some(false) => AccountStatus::Disabled,
+            _ => AccountStatus::Enabled,
+        },
+        given_name: given.map(Into::into),
+        family_name: family.map(Into::into),
+        profile,
+    };
+    Some(MappedUser {
+        resource: ResourceRecord {
+            id: principal,
+            parent: None,
+            display_name,
+            description: String::new(),
+            traits: vec![TraitData::User(trait_data)],
+        },
+        role_grant,
+    })
+}
+
+/// `displayName`, then `name.formatted`, then given and family name, then
+/// `userName`, skipping blank values at each step.
+fn display_name(user: &ScimUser, login: &str) -> String {
+    let name = user.name.as_ref();
+    if let Some(d) = non_empty(user.display_name.as_deref())
+        .or_else(|| non_empty(name.and_then(|n| n.formatted.as_deref())))
+    {
+        return d.to_string();
+    }
+    let parts: Vec<&str> = [
+        name.and_then(|n| n.given_name.as_deref()),
+        name.and_then(|n| n.family_name.as_deref()),
+    ]
+    .into_iter()
+    .filter_map(non_empty)
+    .collect();
+    if parts.is_empty() {
+        login.to_string()
+    } else {
+        parts.join(" ")
+    }
+}
+
+/// The grant of the user's workspace role, if Notion says which one.
+fn role_grant(user: &ScimUser, principal: &ResourceId, notes: &mut Notes) -> Option<Grant> {
+    let id = &principal.resource;
+    let Some(value) = user
+        .notion
+        .as_ref()
+        .and_then(|n| non_empty(n.role.as_deref()))
+    else {
+        notes.debug(format!(
+            "user {id} has no role in {NOTION_USER_EXTENSION}; no role grant"
+        ));
+        return None;
+    };
+    let Some(role) = roles::from_notion(value) else {
+        notes.warn(format!(
+            "user {id} has an unknown Notion workspace role {value:?}; no role grant"
+        ));
+        return None;
+    };
+    Some(Grant {
+        entitlement: roles::assigned_ref(role),
+        principal: principal.clone(),
+    })
+}
+
+/// The trimmed text, unless it is blank.
+fn non_empty(text: Option<&str>) -> Option<&str> {
+    text.map(str::trim).filter(|t| !t.is_empty())
+}
+
+#[cfg(test)]
+#[path = "users_tests.rs"]
+mod tests;

@@ -1,0 +1,352 @@
+//! [`C1zWriter`]: writes one full sync into a new c1z file.
+//!
+//! The database is built in a temp file next to the target inside one transaction, with
+//! durability pragmas off (the temp db is throwaway until `finish`), unique indexes only
+//! (they do duplicate detection), and the lookup indexes built at the end. `finish`
+//! compresses into a second temp file, fsyncs it and renames it over the target, so the
+//! target is replaced atomically or not at all.
+
+use super::container::write_c1z;
+use super::ksuid::Ksuid;
+use super::proto::{self, Entitlement, Grant, Resource, ResourceId, ResourceType};
+use super::schema;
+use super::timestamp::UnixTime;
+use super::{validate, C1zError, SyncCounts};
+use prost::Message;
+use rusqlite::{params, Connection, OptionalExtension};
+use std::collections::HashMap;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use tempfile::TempPath;
+
+/// What [`C1zWriter::finish`] reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncSummary {
+    /// The sync's KSUID.
+    pub sync_id: String,
+    /// The c1z file written.
+    pub path: PathBuf,
+    /// `started_at` as stored (UTC, `YYYY-MM-DD HH:MM:SS.f`).
+    pub started_at: String,
+    /// `ended_at` as stored.
+    pub ended_at: String,
+    /// Objects written and duplicates skipped.
+    pub counts: SyncCounts,
+    /// Size of the SQLite database inside.
+    pub db_bytes: u64,
+    /// Size of the c1z file.
+    pub file_bytes: u64,
+    /// Number of references to objects missing from the sync (resource type of a resource,
+    /// parent, entitlement resource, grant entitlement/principal/resource). Baton shows
+    /// placeholders for them, so they are bugs in the sync, but the file is still written.
+    pub dangling_references: u64,
+    /// Up to 20 human-readable examples of those references.
+    pub dangling_examples: Vec<String>,
+}
+
+/// Writes one full sync into a new c1z that replaces `target` only on [`finish`](Self::finish).
+///
+/// Dropping a writer without `finish` removes its temp files and leaves `target` untouched.
+pub struct C1zWriter {
+    // Field order matters: the connection must close before its temp file is deleted.
+    conn: Connection,
+    db_path: TempPath,
+    target: PathBuf,
+    dir: PathBuf,
+    sync_id: String,
+    started_at: String,
+    counts: SyncCounts,
+    /// Traits of each resource type written, to check resources carry their trait.
+    traits: HashMap<String, Vec<i32>>,
+}
+
+impl C1zWriter {
+    /// Starts a new full sync that will replace `target` on `finish`; creates the temp
+    /// database in `target`'s folder and records the sync run.
+    pub fn create(target: &Path) -> Result<C1zWriter, C1zError> {
+        let dir = match target.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        if !dir.is_dir() {
+            return Err(C1zError::NotFound(dir));
+        }
+        let name = target.file_name().unwrap_or_default().to_string_lossy();
+        let db_path = tempfile::Builder::new()
+            .prefix(&format!(".{name}."))
+            .suffix(".db.tmp")
+            .tempfile_in(&dir)
+            .map_err(|e| C1zError::io("create a temp file in", &dir, e))?
+            .into_temp_path();
+        let conn = Connection::open(&db_path)?;
+        // MEMORY journal (not OFF) so a failed statement still rolls back cleanly.
+        conn.execute_batch(
+            "PRAGMA journal_mode = MEMORY;
+             PRAGMA synchronous = OFF;
+             PRAGMA locking_mode = EXCLUSIVE;
+             PRAGMA temp_store = MEMORY;
+             PRAGMA cache_size = -65536;",
+        )?;
+        conn.execute_batch("BEGIN")?;
+        conn.execute_batch(schema::TABLES)?;
+        let sync_id = Ksuid::generate().map_err(C1zError::Random)?.to_string();
+        let started_at = UnixTime::now().to_db_text();
+        conn.execute(
+            "INSERT INTO v1_sync_runs (sync_id, started_at, ended_at, sync_token, sync_type, \
+             parent_sync_id, linked_sync_id, supports_diff) \
+             VALUES (?1, ?2, NULL, '', 'full', '', '', 1)",
+            params![sync_id, started_at],
+        )?;
+        Ok(C1zWriter {
+            conn,
+            db_path,
+            target: target.to_path_buf(),
+            dir,
+            sync_id,
+            started_at,
+            counts: SyncCounts::default(),
+            traits: HashMap::new(),
+        })
+    }
+
+    /// The sync's KSUID.
+    pub fn sync_id(&self) -> &str {
+        &self.sync_id
+    }
+
+    /// Objects written so far.
+    pub fn counts(&self) -> SyncCounts {
+        self.counts
+    }
+
+    /// Stores a resource type; `false` when this sync already has one with that id (the
+    /// first is kept).
+    pub fn put_resource_type(&mut self, rt: &ResourceType) -> Result<bool, C1zError> {
+        validate::resource_type(rt)?;
+        let mut stmt = self.conn.prepare_cached(
+            "INSERT OR IGNORE INTO v1_resource_types (external_id, data, sync_id, discovered_at) \
+             VALUES (?1, ?2, ?3, ?4)",
+        )?;
+        let n = stmt.execute(params![rt.id, rt.encode_to_vec(), self.sync_id, now()])?;
+        if n > 0 {
+            self.traits.insert(rt.id.clone(), rt.traits.clone());
+        }
+        Ok(self.counts.record(n > 0, |c| &mut c.resource_types))
+    }
+
+    /// Stores a resource; `false` for a duplicate `type:id` in this sync. A resource of a
+    /// type with a user/group/role/app trait must carry that trait annotation.
+    pub fn put_resource(&mut self, r: &Resource) -> Result<bool, C1zError> {
+        let traits =
+            r.id.as_ref()
+                .and_then(|id| self.traits.get(&id.resource_type));
+        validate::resource(r, traits.map(Vec::as_slice))?;
+        let id = r.id.as_ref().expect("validated");
+        let parent = r.parent_resource_id.as_ref();
+        let mut stmt = self.conn.prepare_cached(
+            "INSERT OR IGNORE INTO v1_resources (resource_type_id, external_id, \
+             parent_resource_type_id, parent_resource_id, data, sync_id, discovered_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?;
+        let n = stmt.execute(params![
+            id.resource_type,
+            id.key(),
+            parent.map(|p| &p.resource_type),
+            parent.map(|p| &p.resource),
+            r.encode_to_vec(),
+            self.sync_id,
+            now()
+        ])?;
+        Ok(self.counts.record(n > 0, |c| &mut c.resources))
+    }
+
+    /// Stores an entitlement; `false` for a duplicate id in this sync.
+    pub fn put_entitlement(&mut self, e: &Entitlement) -> Result<bool, C1zError> {
+        validate::entitlement(e)?;
+        let rid = resource_id(e.resource.as_ref());
+        let mut stmt = self.conn.prepare_cached(
+            "INSERT OR IGNORE INTO v1_entitlements (resource_type_id, resource_id, external_id, \
+             data, sync_id, discovered_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?;
+        let n = stmt.execute(params![
+            rid.resource_type,
+            rid.resource,
+            e.id,
+            e.encode_to_vec(),
+            self.sync_id,
+            now()
+        ])?;
+        Ok(self.counts.record(n > 0, |c| &mut c.entitlements))
+    }
+
+    /// Stores a grant; `false` for a duplicate id in this sync.
+    ///
+    /// Like Go's writer, a `GrantExpandable` annotation is moved out of the blob into the
+    /// `expansion` column with `needs_expansion = 1` (we do not expand grants ourselves).
+    pub fn put_grant(&mut self, g: &Grant) -> Result<bool, C1zError> {
+        validate::grant(g)?;
+        let ent = g.entitlement.as_ref().expect("validated");
+        let rid = resource_id(ent.resource.as_ref());
+        let pid = resource_id(g.principal.as_ref());
+        let expandable = proto::has_annotation::<proto::GrantExpandable>(&g.annotations);
+        let (data, expansion) = if expandable {
+            let mut g = g.clone();
+            let name = <proto::GrantExpandable as prost::Name>::full_name();
+            let pos = g
+                .annotations
+                .iter()
+                .position(|a| proto::any_type_name(a) == name)
+                .expect("checked above");
+            let any = g.annotations.remove(pos);
+            g.annotations.retain(|a| proto::any_type_name(a) != name);
+            (g.encode_to_vec(), Some(any.value))
+        } else {
+            (g.encode_to_vec(), None)
+        };
+        let mut stmt = self.conn.prepare_cached(
+            "INSERT OR IGNORE INTO v1_grants (resource_type_id, resource_id, entitlement_id, \
+             principal_resource_type_id, principal_resource_id, external_id, expansion, \
+             needs_expansion, data, sync_id, discovered_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        )?;
+        let n = stmt.execute(params![
+            rid.resource_type,
+            rid.resource,
+            ent.id,
+            pid.resource_type,
+            pid.resource,
+            g.id,
+            expansion,
+            i64::from(expandable),
+            data,
+            self.sync_id,
+            now()
+        ])?;
+        Ok(self.counts.record(n > 0, |c| &mut c.grants))
+    }
+
+    /// A resource already written in this sync, by id.
+    pub fn get_resource(&self, id: &ResourceId) -> Result<Option<Resource>, C1zError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, data FROM v1_resources \
+             WHERE resource_type_id = ?1 AND external_id = ?2 AND sync_id = ?3",
+        )?;
+        let row = stmt
+            .query_row(params![id.resource_type, id.key(), self.sync_id], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?))
+            })
+            .optional()?;
+        row.map(|(row_id, data)| decode("v1_resources", row_id, "Resource", &data))
+            .transpose()
+    }
+
+    /// An entitlement already written in this sync, by id.
+    pub fn get_entitlement(&self, id: &str) -> Result<Option<Entitlement>, C1zError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, data FROM v1_entitlements WHERE external_id = ?1 AND sync_id = ?2",
+        )?;
+        let row = stmt
+            .query_row(params![id, self.sync_id], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?))
+            })
+            .optional()?;
+        row.map(|(row_id, data)| decode("v1_entitlements", row_id, "Entitlement", &data))
+            .transpose()
+    }
+
+    /// Sets `ended_at`, commits, builds the lookup indexes, closes the database, compresses
+    /// it into a temp file next to the target, fsyncs it, renames it over the target and
+    /// fsyncs the folder.
+    pub fn finish(self) -> Result<SyncSummary, C1zError> {
+        let C1zWriter {
+            conn,
+            db_path,
+            target,
+            dir,
+            sync_id,
+            started_at,
+            counts,
+            traits: _,
+        } = self;
+        let (dangling_references, dangling_examples) = super::dangling::find(&conn, &sync_id)?;
+        let ended_at = UnixTime::now().to_db_text();
+        conn.execute(
+            "UPDATE v1_sync_runs SET ended_at = ?1 WHERE sync_id = ?2",
+            params![ended_at, sync_id],
+        )?;
+        conn.execute_batch(schema::DEFERRED_INDEXES)?;
+        conn.execute_batch("COMMIT")?;
+        conn.close().map_err(|(_, e)| e)?;
+
+        let name = target.file_name().unwrap_or_default().to_string_lossy();
+        let (out, out_path) = tempfile::Builder::new()
+            .prefix(&format!(".{name}."))
+            .suffix(".c1z.tmp")
+            .tempfile_in(&dir)
+            .map_err(|e| C1zError::io("create a temp file in", &dir, e))?
+            .into_parts();
+        let db_bytes = write_c1z(&db_path, out, &out_path)?;
+        if let Ok(meta) = std::fs::metadata(&target) {
+            // Keep the permissions of the file we replace (new files stay private, 0600).
+            let _ = std::fs::set_permissions(&out_path, meta.permissions());
+        }
+        let file_bytes = std::fs::metadata(&out_path)
+            .map_err(|e| C1zError::io("stat", &*out_path, e))?
+            .len();
+        out_path
+            .persist(&target)
+            .map_err(|e| C1zError::io("rename the temp file over", &target, e.error))?;
+        // Make the rename itself durable.
+        File::open(&dir)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| C1zError::io("fsync folder", &dir, e))?;
+        drop(db_path);
+        Ok(SyncSummary {
+            sync_id,
+            path: target,
+            started_at,
+            ended_at,
+            counts,
+            db_bytes,
+            file_bytes,
+            dangling_references,
+            dangling_examples,
+        })
+    }
+}
+
+impl SyncCounts {
+    /// Counts one put: the object in its kind's counter, or a duplicate.
+    fn record(&mut self, inserted: bool, field: impl FnOnce(&mut Self) -> &mut u64) -> bool {
+        if inserted {
+            *field(self) += 1;
+        } else {
+            self.duplicates += 1;
+        }
+        inserted
+    }
+}
+
+/// `discovered_at` for a row written now.
+fn now() -> String {
+    UnixTime::now().to_db_text()
+}
+
+/// The id of a validated resource (validation guarantees it is present).
+fn resource_id(r: Option<&Resource>) -> &ResourceId {
+    r.and_then(|r| r.id.as_ref()).expect("validated")
+}
+
+pub(crate) fn decode<M: Message + Default>(
+    table: &'static str,
+    row_id: i64,
+    message: &'static str,
+    data: &[u8],
+) -> Result<M, C1zError> {
+    M::decode(data).map_err(|source| C1zError::Decode {
+        table,
+        row_id,
+        message,
+        source,
+    })
+}

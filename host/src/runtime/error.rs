@@ -1,0 +1,130 @@
+//! Errors of loading and calling a component. Traps (the guest broke) are
+//! kept apart from connector errors (the guest reported a failure).
+
+use std::fmt;
+
+use wasmtime::Store;
+
+use super::state::HostState;
+use crate::bindings::types::{self as wit, ErrorKind};
+use crate::redact::Redactor;
+
+/// A failure reported by the connector itself, with secrets redacted.
+#[derive(Debug, Clone)]
+pub struct ConnectorError {
+    /// The classification the connector gave.
+    pub kind: ErrorKind,
+    /// The connector's message.
+    pub message: String,
+    /// How long the upstream asked us to wait, if it said.
+    pub retry_after_ms: Option<u64>,
+}
+
+impl ConnectorError {
+    pub(crate) fn from_wit(e: wit::ConnectorError, redactor: &Redactor) -> ConnectorError {
+        ConnectorError {
+            kind: e.kind,
+            message: redactor.redact(&e.message),
+            retry_after_ms: e.retry_after_ms,
+        }
+    }
+}
+
+impl fmt::Display for ConnectorError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = match self.kind {
+            ErrorKind::InvalidArgument => "invalid argument",
+            ErrorKind::Unauthenticated => "unauthenticated",
+            ErrorKind::PermissionDenied => "permission denied",
+            ErrorKind::NotFound => "not found",
+            ErrorKind::AlreadyExists => "already exists",
+            ErrorKind::Unavailable => "unavailable",
+            ErrorKind::DeadlineExceeded => "deadline exceeded",
+            ErrorKind::BadResponse => "bad response",
+            ErrorKind::FailedPrecondition => "failed precondition",
+            ErrorKind::Internal => "internal error",
+        };
+        write!(f, "{kind}: {}", self.message)
+    }
+}
+
+/// Why the host could not load or run a component.
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    /// The wasmtime engine or linker could not be set up.
+    #[error("cannot set up the WebAssembly runtime: {0}")]
+    Engine(String),
+    /// The bytes are not a valid component.
+    #[error("cannot compile the connector component: {0}")]
+    Compile(String),
+    /// The component needs imports this host does not provide.
+    #[error("the connector component cannot be linked: {0}")]
+    Link(String),
+    /// The component does not export `baton:connector/connector`.
+    #[error("the component is not a Baton connector: it exports no baton:connector/connector interface (exports: {exports})")]
+    NotAConnector {
+        /// What it exports instead.
+        exports: String,
+    },
+    /// The component targets another version of the contract.
+    #[error("the component implements baton:connector@{component}, but this host implements baton:connector@{host}")]
+    ContractVersion {
+        /// The component's contract version.
+        component: String,
+        /// This host's contract version.
+        host: String,
+    },
+    /// The guest trapped (panicked, ran out of a limit, or broke the ABI).
+    #[error("the connector crashed in `{call}`: {reason}")]
+    Trap {
+        /// The export being called.
+        call: &'static str,
+        /// The trap and what the guest printed before it.
+        reason: String,
+    },
+    /// The connector returned an error.
+    #[error("{call} failed: {error}")]
+    Connector {
+        /// The export being called.
+        call: &'static str,
+        /// The connector's error.
+        error: ConnectorError,
+    },
+}
+
+impl RuntimeError {
+    pub(crate) fn engine(e: wasmtime::Error) -> RuntimeError {
+        RuntimeError::Engine(format!("{e:#}"))
+    }
+
+    pub(crate) fn compile(e: wasmtime::Error) -> RuntimeError {
+        RuntimeError::Compile(format!("{e:#}"))
+    }
+
+    pub(crate) fn link(e: wasmtime::Error) -> RuntimeError {
+        RuntimeError::Link(format!("{e:#}"))
+    }
+
+    pub(crate) fn trap(
+        call: &'static str,
+        e: wasmtime::Error,
+        store: &Store<HostState>,
+    ) -> RuntimeError {
+        let state = store.data();
+        let mut reason = state.redactor.redact(&format!("{e:#}"));
+        let stderr = state.stderr_text();
+        if !stderr.is_empty() {
+            reason.push_str("; guest stderr: ");
+            reason.push_str(&stderr);
+        }
+        RuntimeError::Trap { call, reason }
+    }
+
+    /// The connector's error, when the connector reported one.
+    pub fn connector_error(&self) -> Option<&ConnectorError> {
+        match self {
+            RuntimeError::Connector { error, .. } => Some(error),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,245 @@
+//! Loading and calling connector components.
+//!
+//! One [`Runtime`] (a wasmtime engine plus a linker) serves a whole process.
+//! A [`ConnectorComponent`] is a compiled component, instantiated once per
+//! run into a [`ConnectorInstance`], which owns its own `Store`: nothing is
+//! shared between runs.
+
+mod egress;
+mod error;
+mod state;
+
+pub use egress::{EgressPolicy, Origin};
+pub use error::{ConnectorError, RuntimeError};
+
+use std::time::Duration;
+
+use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::{Config, Engine, Store};
+
+use crate::bindings::types::{ConfigValue, ConnectorMetadata, EntitlementRef, Page, ResourceId};
+use crate::bindings::{
+    BatonConnector, BatonConnectorPre, CONNECTOR_EXPORT_PREFIX, CONTRACT_VERSION,
+};
+use state::HostState;
+
+/// The bytes of the Notion connector component built with this host.
+pub const NOTION_COMPONENT: &[u8] = include_bytes!(env!("BATON_NOTION_COMPONENT_PATH"));
+
+/// Per-run settings: where the guest may connect and how long a request may take.
+#[derive(Debug, Clone)]
+pub struct RunPolicy {
+    /// Origins the guest may send HTTP requests to.
+    pub egress: EgressPolicy,
+    /// Upper bound for one outgoing request (connect, first byte, and between body chunks).
+    pub request_timeout: Duration,
+}
+
+impl Default for RunPolicy {
+    fn default() -> Self {
+        RunPolicy {
+            egress: EgressPolicy::default(),
+            request_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+/// A wasmtime engine and linker configured for Baton connectors.
+#[derive(Clone)]
+pub struct Runtime {
+    engine: Engine,
+    linker: Linker<HostState>,
+}
+
+impl Runtime {
+    /// Builds the engine and links the host's imports: WASI p2 (without
+    /// filesystem, network or environment), `wasi:http` and the host logger.
+    pub fn new() -> Result<Runtime, RuntimeError> {
+        let mut config = Config::new();
+        config.wasm_component_model(true);
+        let engine = Engine::new(&config).map_err(RuntimeError::engine)?;
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(RuntimeError::engine)?;
+        wasmtime_wasi_http::p2::add_only_http_to_linker_sync(&mut linker)
+            .map_err(RuntimeError::engine)?;
+        BatonConnector::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)
+            .map_err(RuntimeError::engine)?;
+        Ok(Runtime { engine, linker })
+    }
+
+    /// Compiles a component and checks that it implements this host's contract version.
+    pub fn load(&self, bytes: &[u8]) -> Result<ConnectorComponent, RuntimeError> {
+        let component = Component::new(&self.engine, bytes).map_err(RuntimeError::compile)?;
+        check_contract_version(&self.engine, &component)?;
+        let pre = self
+            .linker
+            .instantiate_pre(&component)
+            .map_err(RuntimeError::link)?;
+        let pre = BatonConnectorPre::new(pre).map_err(RuntimeError::link)?;
+        Ok(ConnectorComponent {
+            engine: self.engine.clone(),
+            pre,
+        })
+    }
+}
+
+fn check_contract_version(engine: &Engine, component: &Component) -> Result<(), RuntimeError> {
+    let ty = component.component_type();
+    let exported: Vec<String> = ty
+        .exports(engine)
+        .map(|(name, _)| name.to_string())
+        .collect();
+    let found = exported
+        .iter()
+        .find_map(|name| name.strip_prefix(CONNECTOR_EXPORT_PREFIX));
+    match found {
+        Some(version) if version == CONTRACT_VERSION => Ok(()),
+        Some(version) => Err(RuntimeError::ContractVersion {
+            component: version.to_string(),
+            host: CONTRACT_VERSION.to_string(),
+        }),
+        None => Err(RuntimeError::NotAConnector {
+            exports: exported.join(", "),
+        }),
+    }
+}
+
+/// A compiled connector component, ready to be instantiated per run.
+#[derive(Clone)]
+pub struct ConnectorComponent {
+    engine: Engine,
+    pre: BatonConnectorPre<HostState>,
+}
+
+impl ConnectorComponent {
+    /// Creates a fresh instance in its own store, sandboxed by `policy`.
+    pub fn instantiate(&self, policy: RunPolicy) -> Result<ConnectorInstance, RuntimeError> {
+        let mut store = Store::new(&self.engine, HostState::new(policy));
+        let bindings = self
+            .pre
+            .instantiate(&mut store)
+            .map_err(|e| RuntimeError::trap("instantiate", e, &store))?;
+        Ok(ConnectorInstance { store, bindings })
+    }
+}
+
+/// A live connector: one store, one instance, used by one run at a time.
+pub struct ConnectorInstance {
+    store: Store<HostState>,
+    bindings: BatonConnector,
+}
+
+impl ConnectorInstance {
+    /// The connector's static description.
+    pub fn metadata(&mut self) -> Result<ConnectorMetadata, RuntimeError> {
+        let iface = self.bindings.baton_connector_connector();
+        iface
+            .call_metadata(&mut self.store)
+            .map_err(|e| RuntimeError::trap("metadata", e, &self.store))
+    }
+
+    /// Passes the configuration. Values of fields that the metadata marks
+    /// secret are redacted from everything the guest logs or returns.
+    pub fn configure(
+        &mut self,
+        metadata: &ConnectorMetadata,
+        values: &[ConfigValue],
+    ) -> Result<(), RuntimeError> {
+        for value in values {
+            let secret = metadata
+                .config_fields
+                .iter()
+                .any(|f| f.secret && f.name == value.name);
+            if secret {
+                self.store.data_mut().redactor.add(&value.value);
+            }
+        }
+        let iface = self.bindings.baton_connector_connector();
+        let result = iface
+            .call_configure(&mut self.store, values)
+            .map_err(|e| RuntimeError::trap("configure", e, &self.store))?;
+        self.connector_result("configure", result)
+    }
+
+    /// Asks the connector to check its configuration against the upstream.
+    pub fn validate(&mut self) -> Result<(), RuntimeError> {
+        let iface = self.bindings.baton_connector_connector();
+        let result = iface
+            .call_validate(&mut self.store)
+            .map_err(|e| RuntimeError::trap("validate", e, &self.store))?;
+        self.connector_result("validate", result)
+    }
+
+    /// One page of resources of a type.
+    pub fn list_resources(
+        &mut self,
+        resource_type: &str,
+        parent: Option<&ResourceId>,
+        page_token: &str,
+    ) -> Result<Page, RuntimeError> {
+        let iface = self.bindings.baton_connector_connector();
+        let result = iface
+            .call_list_resources(&mut self.store, resource_type, parent, page_token)
+            .map_err(|e| RuntimeError::trap("list-resources", e, &self.store))?;
+        self.connector_result("list-resources", result)
+    }
+
+    /// One page of entitlements of a resource.
+    pub fn list_entitlements(
+        &mut self,
+        resource: &ResourceId,
+        page_token: &str,
+    ) -> Result<Page, RuntimeError> {
+        let iface = self.bindings.baton_connector_connector();
+        let result = iface
+            .call_list_entitlements(&mut self.store, resource, page_token)
+            .map_err(|e| RuntimeError::trap("list-entitlements", e, &self.store))?;
+        self.connector_result("list-entitlements", result)
+    }
+
+    /// One page of grants on a resource.
+    pub fn list_grants(
+        &mut self,
+        resource: &ResourceId,
+        page_token: &str,
+    ) -> Result<Page, RuntimeError> {
+        let iface = self.bindings.baton_connector_connector();
+        let result = iface
+            .call_list_grants(&mut self.store, resource, page_token)
+            .map_err(|e| RuntimeError::trap("list-grants", e, &self.store))?;
+        self.connector_result("list-grants", result)
+    }
+
+    /// Grants an entitlement to a principal (provisioning).
+    pub fn grant_entitlement(
+        &mut self,
+        principal: &ResourceId,
+        entitlement: &EntitlementRef,
+    ) -> Result<crate::bindings::types::GrantOutcome, RuntimeError> {
+        let iface = self.bindings.baton_connector_connector();
+        let result = iface
+            .call_grant_entitlement(&mut self.store, principal, entitlement)
+            .map_err(|e| RuntimeError::trap("grant-entitlement", e, &self.store))?;
+        self.connector_result("grant-entitlement", result)
+    }
+
+    /// Requests the guest sent through the egress policy so far.
+    pub fn requests_sent(&self) -> u64 {
+        self.store.data().hooks.sent()
+    }
+
+    /// Redacts secrets from a connector error and tags it with the call.
+    fn connector_result<T>(
+        &self,
+        call: &'static str,
+        result: Result<T, crate::bindings::types::ConnectorError>,
+    ) -> Result<T, RuntimeError> {
+        result.map_err(|e| {
+            let redactor = &self.store.data().redactor;
+            RuntimeError::Connector {
+                call,
+                error: ConnectorError::from_wit(e, redactor),
+            }
+        })
+    }
+}

@@ -1,0 +1,87 @@
+//! The per-store state: WASI contexts, the egress hooks and the host logger.
+
+use wasmtime::component::ResourceTable;
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
+
+use super::egress::EgressHooks;
+use super::RunPolicy;
+use crate::bindings::baton::connector::host;
+use crate::bindings::types::LogLevel;
+use crate::redact::Redactor;
+
+/// Bytes of guest stderr kept for error reports (panic messages land there).
+const STDERR_CAPTURE: usize = 16 * 1024;
+
+/// Everything one store owns.
+pub(crate) struct HostState {
+    wasi: WasiCtx,
+    http: WasiHttpCtx,
+    table: ResourceTable,
+    pub(crate) hooks: EgressHooks,
+    pub(crate) redactor: Redactor,
+    pub(crate) stderr: MemoryOutputPipe,
+}
+
+impl HostState {
+    pub(crate) fn new(policy: RunPolicy) -> HostState {
+        let stderr = MemoryOutputPipe::new(STDERR_CAPTURE);
+        // No preopens, no environment, no arguments, no sockets: the guest's
+        // only way out is wasi:http through the egress hooks.
+        let wasi = WasiCtx::builder()
+            .stderr(stderr.clone())
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false)
+            .build();
+        HostState {
+            wasi,
+            http: WasiHttpCtx::new(),
+            table: ResourceTable::new(),
+            hooks: EgressHooks::new(policy),
+            redactor: Redactor::default(),
+            stderr,
+        }
+    }
+
+    /// What the guest wrote to stderr, redacted; used to explain traps.
+    pub(crate) fn stderr_text(&self) -> String {
+        let bytes = self.stderr.contents();
+        self.redactor.redact(String::from_utf8_lossy(&bytes).trim())
+    }
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl WasiHttpView for HostState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.hooks,
+        }
+    }
+}
+
+impl host::Host for HostState {
+    fn log(&mut self, level: LogLevel, message: String) {
+        let message = self.redactor.redact(&message);
+        match level {
+            LogLevel::Trace => tracing::trace!(target: "connector", "{message}"),
+            LogLevel::Debug => tracing::debug!(target: "connector", "{message}"),
+            LogLevel::Info => tracing::info!(target: "connector", "{message}"),
+            LogLevel::Warn => tracing::warn!(target: "connector", "{message}"),
+            LogLevel::Error => tracing::error!(target: "connector", "{message}"),
+        }
+    }
+}
+
+impl crate::bindings::baton::connector::types::Host for HostState {}

@@ -1,0 +1,46 @@
+//! Integration tests: the real Notion component, run by the real host,
+//! against the test-server started in-process on an ephemeral port.
+
+mod cli;
+mod sync;
+
+use std::path::Path;
+
+use baton_host::bindings::types::{ConfigValue, ConnectorMetadata};
+use baton_host::runtime::{ConnectorInstance, EgressPolicy, Origin, RunPolicy, Runtime, NOTION_COMPONENT};
+use baton_host::sync::{SyncError, SyncReport, SyncRun};
+use notion_scim_test_server::{Config, TestServer};
+
+/// The token every test-server in these tests accepts.
+pub const TOKEN: &str = "integration-secret-token";
+
+/// Starts a test-server with `users` users and `groups` groups.
+pub fn server(users: usize, groups: usize) -> TestServer {
+    TestServer::start(Config { token: TOKEN.into(), users, groups, seed: 7, ..Default::default() })
+        .expect("test-server starts")
+}
+
+/// A configured instance of the embedded Notion component pointed at `base_url`.
+pub fn notion(base_url: &str, token: &str) -> (ConnectorInstance, ConnectorMetadata) {
+    let runtime = Runtime::new().expect("runtime");
+    let component = runtime.load(NOTION_COMPONENT).expect("embedded component loads");
+    let policy = RunPolicy {
+        egress: EgressPolicy { allowed: vec![Origin::of_url(base_url).unwrap()] },
+        ..Default::default()
+    };
+    let mut instance = component.instantiate(policy).expect("instantiates");
+    let metadata = instance.metadata().expect("metadata");
+    let config = vec![
+        ConfigValue { name: "scim-token".into(), value: token.into() },
+        ConfigValue { name: "base-url".into(), value: base_url.into() },
+    ];
+    instance.configure(&metadata, &config).expect("configure accepts the config");
+    (instance, metadata)
+}
+
+/// Validates and syncs into `target`, as the CLI does.
+pub fn sync_into(server: &TestServer, target: &Path) -> Result<SyncReport, SyncError> {
+    let (mut instance, metadata) = notion(&server.base_url(), TOKEN);
+    instance.validate()?;
+    SyncRun::new(&mut instance, &metadata, target)?.run()
+}
