@@ -329,10 +329,15 @@ mod tests {
 
     #[test]
     fn storage_roundtrip() {
-        assert_eq!(current().unwrap_err().kind, ErrorKind::FailedPrecondition);
-        let config = parse(&values(&[(SCIM_TOKEN, "t")])).unwrap();
-        store(config.clone());
-        assert_eq!(current().unwrap(), config);
+        // A fresh thread has fresh thread-locals, whatever ran before here.
+        std::thread::spawn(|| {
+            assert_eq!(current().unwrap_err().kind, ErrorKind::FailedPrecondition);
+            let config = parse(&values(&[(SCIM_TOKEN, "t")])).unwrap();
+            store(config.clone());
+            assert_eq!(current().unwrap(), config);
+        })
+        .join()
+        .unwrap();
     }
 
     #[test]

@@ -3,17 +3,17 @@
 //!
 //! How a host drives it:
 //!
-//! 1. `metadata` describes the config fields and the resource types `user`,
-//!    `group` and `role` (see [`config`], [`users`], [`groups`], [`roles`]).
+//! 1. `metadata` describes the config fields (`config.rs`) and the resource
+//!    types `user`, `group` and `role` (`users.rs`, `groups.rs`, `roles.rs`).
 //! 2. `configure` checks the shape of the token and base URL; no request.
 //! 3. `validate` makes one request, `GET /Users?startIndex=1&count=1`.
 //! 4. `list-resources` pages through `GET /Users` and `GET /Groups` (100 per
-//!    page, see [`paging`]); each page carries the role grants of its users or
-//!    the member entitlements and grants of its groups. Roles are static.
+//!    page, `paging.rs`); each page carries the role grants of its users or the
+//!    member entitlements and grants of its groups. Roles are static.
 //!
-//! This file only holds the bindings and dispatches by resource type id; all
-//! HTTP goes through [`scim`], and log lines gathered in [`notes`] are sent to
-//! the host's logger when a call returns.
+//! This file only holds the bindings and dispatches by resource type id. All
+//! HTTP goes through `scim/` (one request per client method, no retries), and
+//! log lines gathered in `notes.rs` reach the host's logger when a call returns.
 
 wit_bindgen::generate!({
     world: "baton-connector",
@@ -169,3 +169,106 @@ impl Guest for NotionConnector {
 // the system linker's version script cannot express.
 #[cfg(target_arch = "wasm32")]
 export!(NotionConnector);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use baton::connector::types::{Capability, ErrorKind};
+
+    #[test]
+    fn metadata_declares_the_three_types() {
+        let m = NotionConnector::metadata();
+        assert_eq!(m.name, "baton-notion");
+        assert_eq!(m.version, env!("CARGO_PKG_VERSION"));
+        let types: Vec<_> = m
+            .resource_types
+            .iter()
+            .map(|t| {
+                (
+                    t.id.as_str(),
+                    t.inline_listing,
+                    t.skip_entitlements,
+                    t.skip_grants,
+                )
+            })
+            .collect();
+        assert_eq!(
+            types,
+            [
+                ("user", true, true, false),
+                ("group", true, false, false),
+                ("role", true, false, true)
+            ]
+        );
+        assert_eq!(
+            m.resource_types[0].capabilities,
+            [Capability::AccountProvisioning, Capability::ResourceDelete]
+        );
+        let fields: Vec<_> = m
+            .account_creation_schema
+            .iter()
+            .map(|f| (f.name.as_str(), f.order, f.required))
+            .collect();
+        assert_eq!(
+            fields,
+            [
+                ("email", 1, true),
+                ("first_name", 2, true),
+                ("last_name", 3, true)
+            ]
+        );
+        assert_eq!(m.credential_options, [CredentialOption::NoPassword]);
+    }
+
+    #[test]
+    fn dispatch_without_requests() {
+        let id = |t: &str, r: &str| ResourceId {
+            resource_type: t.into(),
+            resource: r.into(),
+        };
+        let e = NotionConnector::list_resources("team".into(), None, String::new()).unwrap_err();
+        assert_eq!(
+            (e.kind, e.message.as_str()),
+            (ErrorKind::InvalidArgument, "unknown resource type `team`")
+        );
+        let page =
+            NotionConnector::list_resources("user".into(), Some(id("group", "g")), String::new());
+        assert_eq!(page, Ok(empty_page()));
+        let page = NotionConnector::list_entitlements(id("role", "owner"), String::new()).unwrap();
+        assert_eq!(page.entitlements[0].id.slug, "assigned");
+        for t in ["user", "role"] {
+            assert_eq!(
+                NotionConnector::list_grants(id(t, "x"), String::new()),
+                Ok(empty_page())
+            );
+        }
+        assert_eq!(
+            NotionConnector::list_entitlements(id("user", "u"), String::new()),
+            Ok(empty_page())
+        );
+        // Not configured (a fresh thread has no stored config): refused
+        // before any request.
+        let e = std::thread::spawn(|| {
+            NotionConnector::list_resources("group".into(), None, String::new())
+        })
+        .join()
+        .unwrap()
+        .unwrap_err();
+        assert_eq!(e.kind, ErrorKind::FailedPrecondition);
+    }
+
+    #[test]
+    fn provisioning_is_not_pretended() {
+        let e = NotionConnector::delete_resource(ResourceId {
+            resource_type: "user".into(),
+            resource: "u".into(),
+        })
+        .unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Internal);
+        assert_eq!(
+            e.message,
+            "delete-resource is not implemented yet in this connector version"
+        );
+        assert!(NotionConnector::create_account(Vec::new()).is_err());
+    }
+}

@@ -144,12 +144,22 @@ pub fn map_user(user: ScimUser, notes: &mut Notes) -> Option<MappedUser> {
             })
         })
         .collect();
-    if emails.is_empty() {
-        // Notion's userName is the member's email address.
-        emails.push(Email {
-            address: login.into(),
-            is_primary: true,
-        });
+    // Notion's userName is the member's email address, so it is the primary
+    // email whenever the list names none.
+    if !emails.iter().any(|e| e.is_primary) {
+        match emails
+            .iter_mut()
+            .find(|e| e.address.eq_ignore_ascii_case(login))
+        {
+            Some(same) => same.is_primary = true,
+            None => emails.insert(
+                0,
+                Email {
+                    address: login.into(),
+                    is_primary: true,
+                },
+            ),
+        }
     }
     let text = |key: &str, value: &str| ProfileEntry {
         key: key.into(),

@@ -193,6 +193,37 @@ fn user_trait_and_profile() {
 }
 
 #[test]
+fn there_is_always_one_primary_email() {
+    let email = |a: &str, p: bool| Email {
+        address: a.into(),
+        is_primary: p,
+    };
+    let cases = [
+        (
+            json!([{"value": "b@x.test", "primary": true}, {"value": "a@x.test"}]),
+            vec![email("b@x.test", true), email("a@x.test", false)],
+        ),
+        (
+            json!([{"value": "b@x.test"}, {"value": "A@x.test"}]),
+            vec![email("b@x.test", false), email("A@x.test", true)],
+        ),
+        (
+            json!([{"value": "b@x.test", "primary": false}]),
+            vec![email("a@x.test", true), email("b@x.test", false)],
+        ),
+        (json!([]), vec![email("a@x.test", true)]),
+    ];
+    for (emails, want) in cases {
+        let (mapped, _) = map(json!({"id": "u1", "userName": "a@x.test", "emails": emails}));
+        assert_eq!(
+            user_trait(mapped.as_ref().unwrap()).emails,
+            want,
+            "{emails}"
+        );
+    }
+}
+
+#[test]
 fn user_name_is_the_fallback_primary_email() {
     let (mapped, _) = map(json!({"id": "u1", "userName": "a@x.test", "emails": "nope"}));
     let t = user_trait(mapped.as_ref().unwrap()).clone();

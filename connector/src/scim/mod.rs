@@ -88,7 +88,7 @@ impl<T: Transport> ScimClient<T> {
                 e.kind,
                 ErrorKind::Unauthenticated | ErrorKind::PermissionDenied
             ) {
-                e.message = format!("Notion rejected the SCIM token: {}", e.message);
+                e.message = format!("the SCIM token was rejected: {}", e.message);
             }
             e
         })
@@ -256,6 +256,30 @@ mod tests {
         for e in fake.requests() {
             assert!(!e.label().contains("tok"));
         }
+    }
+
+    #[test]
+    fn validate_makes_one_small_request() {
+        let fake = FakeTransport::new();
+        fake.push(200, r#"{"totalResults":120,"Resources":[{"id":"u"}]}"#);
+        fake.push(401, r#"{"detail":"Unauthorized"}"#);
+        fake.push(403, "");
+        fake.push(200, "<html>login</html>");
+        let client = ScimClient::new(&fake, &config());
+        assert_eq!(client.validate(), Ok(()));
+        for kind in [ErrorKind::Unauthenticated, ErrorKind::PermissionDenied] {
+            let e = client.validate().unwrap_err();
+            assert_eq!(e.kind, kind);
+            assert!(
+                e.message.starts_with(
+                    "the SCIM token was rejected: GET /Users?startIndex=1&count=1 failed"
+                ),
+                "{}",
+                e.message
+            );
+        }
+        assert_eq!(client.validate().unwrap_err().kind, ErrorKind::BadResponse);
+        assert_eq!(fake.paths(), vec!["/Users?startIndex=1&count=1"; 4]);
     }
 
     #[test]

@@ -80,8 +80,14 @@ pub fn read_c1z(path: &Path, dest: &Path) -> Result<u64, C1zError> {
         )));
     }
 
-    if src.fill_buf().map_err(|e| C1zError::io("read", path, e))?.is_empty() {
-        return Err(format("the c1z holds no database (nothing after the header)".into()));
+    if src
+        .fill_buf()
+        .map_err(|e| C1zError::io("read", path, e))?
+        .is_empty()
+    {
+        return Err(format(
+            "the c1z holds no database (nothing after the header)".into(),
+        ));
     }
     let max_decoded = env_mb("BATON_DECODER_MAX_DECODED_SIZE_MB", DEFAULT_MAX_DECODED_MB) << 20;
     let max_window = env_mb("BATON_DECODER_MAX_MEMORY_MB", DEFAULT_MAX_WINDOW_MB) << 20;

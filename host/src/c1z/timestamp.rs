@@ -46,9 +46,9 @@ impl UnixTime {
     pub fn to_rfc3339(self, fraction: bool) -> String {
         let mut s = self.date_time('T');
         if fraction && self.nanos != 0 {
-            let digits = if self.nanos % 1_000_000 == 0 {
+            let digits = if self.nanos.is_multiple_of(1_000_000) {
                 format!(".{:03}", self.nanos / 1_000_000)
-            } else if self.nanos % 1_000 == 0 {
+            } else if self.nanos.is_multiple_of(1_000) {
                 format!(".{:06}", self.nanos / 1_000)
             } else {
                 format!(".{:09}", self.nanos)

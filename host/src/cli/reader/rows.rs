@@ -8,11 +8,9 @@
 
 use super::json::{self, Obj, J};
 use crate::c1z::proto::{
-    resource_type::Trait, Entitlement, Grant, Resource, ResourceId, ResourceType,
+    resource_type::Trait, Entitlement, Grant, GrantExpandable, Resource, ResourceId, ResourceType,
 };
-use crate::c1z::{
-    C1zReader, EntitlementFilter, GrantFilter, ResourceFilter, SyncRun,
-};
+use crate::c1z::{C1zReader, EntitlementFilter, GrantFilter, ResourceFilter, SyncRun};
 use anyhow::Result;
 use std::collections::{HashMap, HashSet};
 
@@ -59,7 +57,10 @@ impl<'r> Lookups<'r> {
 
     fn warn_missing(&mut self, what: String) {
         if self.warned.insert(what.clone()) {
-            eprintln!("warning: {what} is referenced but not in sync {}", self.sync_id);
+            eprintln!(
+                "warning: {what} is referenced but not in sync {}",
+                self.sync_id
+            );
         }
     }
 
@@ -139,36 +140,63 @@ impl<'r> Lookups<'r> {
     }
 
     /// Streams `baton resources` rows.
-    pub fn resources(&mut self, filter: &ResourceFilter, sink: Sink<'_, ResourceRow>) -> Result<()> {
+    pub fn resources(
+        &mut self,
+        filter: &ResourceFilter,
+        sink: Sink<'_, ResourceRow>,
+    ) -> Result<()> {
         for r in self.reader.resources(&self.sync_id, filter) {
             let resource = r?;
-            let type_id = resource.id.as_ref().map(|i| i.resource_type.as_str()).unwrap_or("");
+            let type_id = resource
+                .id
+                .as_ref()
+                .map(|i| i.resource_type.as_str())
+                .unwrap_or("");
             let resource_type = self.resource_type(type_id)?;
             let parent = match &resource.parent_resource_id {
                 Some(p) => Some(self.resource(Some(p))?),
                 None => None,
             };
-            sink(ResourceRow { resource, resource_type, parent })?;
+            sink(ResourceRow {
+                resource,
+                resource_type,
+                parent,
+            })?;
         }
         Ok(())
     }
 
     /// Streams `baton entitlements` rows.
-    pub fn entitlements(&mut self, filter: &EntitlementFilter, sink: Sink<'_, EntitlementRow>) -> Result<()> {
+    pub fn entitlements(
+        &mut self,
+        filter: &EntitlementFilter,
+        sink: Sink<'_, EntitlementRow>,
+    ) -> Result<()> {
         for e in self.reader.entitlements(&self.sync_id, filter) {
             let entitlement = e?;
             let rid = entitlement.resource.as_ref().and_then(|r| r.id.as_ref());
-            let resource_type = self.resource_type(rid.map(|i| i.resource_type.as_str()).unwrap_or(""))?;
+            let resource_type =
+                self.resource_type(rid.map(|i| i.resource_type.as_str()).unwrap_or(""))?;
             let resource = self.resource(rid)?;
-            sink(EntitlementRow { entitlement, resource, resource_type })?;
+            sink(EntitlementRow {
+                entitlement,
+                resource,
+                resource_type,
+            })?;
         }
         Ok(())
     }
 
     /// Streams `baton grants` rows.
     pub fn grants(&mut self, filter: &GrantFilter, sink: Sink<'_, GrantRow>) -> Result<()> {
+        let expandable = <GrantExpandable as prost::Name>::full_name();
         for g in self.reader.grants(&self.sync_id, filter) {
-            let grant = g?;
+            let mut grant = g?;
+            // Go's reader moves GrantExpandable out of grants written by older SDKs (its
+            // backfill on open), so it never shows up in Go's output; hide it likewise.
+            grant
+                .annotations
+                .retain(|a| crate::c1z::proto::any_type_name(a) != expandable);
             let entitlement = self.entitlement(grant.entitlement.as_ref())?;
             let principal = self.resource(grant.principal.as_ref().and_then(|p| p.id.as_ref()))?;
             let rid = grant
@@ -177,8 +205,15 @@ impl<'r> Lookups<'r> {
                 .and_then(|e| e.resource.as_ref())
                 .and_then(|r| r.id.as_ref());
             let resource = self.resource(rid)?;
-            let resource_type = self.resource_type(rid.map(|i| i.resource_type.as_str()).unwrap_or(""))?;
-            sink(GrantRow { grant, entitlement, resource, resource_type, principal })?;
+            let resource_type =
+                self.resource_type(rid.map(|i| i.resource_type.as_str()).unwrap_or(""))?;
+            sink(GrantRow {
+                grant,
+                entitlement,
+                resource,
+                resource_type,
+                principal,
+            })?;
         }
         Ok(())
     }
@@ -191,12 +226,20 @@ impl Row for ResourceType {
         let traits: Vec<String> = self
             .traits
             .iter()
-            .map(|&t| Trait::try_from(t).map_or_else(|_| t.to_string(), |t| t.as_str_name().to_string()))
+            .map(|&t| {
+                Trait::try_from(t).map_or_else(|_| t.to_string(), |t| t.as_str_name().to_string())
+            })
             .collect();
-        vec![self.id.clone(), self.display_name.clone(), traits.join(", ")]
+        vec![
+            self.id.clone(),
+            self.display_name.clone(),
+            traits.join(", "),
+        ]
     }
     fn json(&self) -> J {
-        Obj::default().msg("resourceType", Some(json::resource_type(self))).done()
+        Obj::default()
+            .msg("resourceType", Some(json::resource_type(self)))
+            .done()
     }
 }
 
@@ -208,15 +251,26 @@ pub struct ResourceRow {
 }
 
 impl Row for ResourceRow {
-    const HEADERS: &'static [&'static str] = &["ID", "Display Name", "Resource Type", "Parent Resource"];
+    const HEADERS: &'static [&'static str] =
+        &["ID", "Display Name", "Resource Type", "Parent Resource"];
     const LIST_KEY: &'static str = "resources";
     fn cells(&self) -> Vec<String> {
         let parent = self.parent.as_ref().map_or_else(
             || "-".to_string(),
-            |p| format!("{} ({})", p.display_name, p.id.as_ref().map_or("", |i| i.resource_type.as_str())),
+            |p| {
+                format!(
+                    "{} ({})",
+                    p.display_name,
+                    p.id.as_ref().map_or("", |i| i.resource_type.as_str())
+                )
+            },
         );
         vec![
-            self.resource.id.as_ref().map(|i| i.resource.clone()).unwrap_or_default(),
+            self.resource
+                .id
+                .as_ref()
+                .map(|i| i.resource.clone())
+                .unwrap_or_default(),
             self.resource.display_name.clone(),
             self.resource_type.display_name.clone(),
             parent,
@@ -225,7 +279,10 @@ impl Row for ResourceRow {
     fn json(&self) -> J {
         Obj::default()
             .msg("resource", Some(json::resource(&self.resource)))
-            .msg("resourceType", Some(json::resource_type(&self.resource_type)))
+            .msg(
+                "resourceType",
+                Some(json::resource_type(&self.resource_type)),
+            )
             .msg("parent", self.parent.as_ref().map(json::resource))
             .done()
     }
@@ -239,7 +296,13 @@ pub struct EntitlementRow {
 }
 
 impl Row for EntitlementRow {
-    const HEADERS: &'static [&'static str] = &["ID", "Display Name", "Resource Type", "Resource", "Permission"];
+    const HEADERS: &'static [&'static str] = &[
+        "ID",
+        "Display Name",
+        "Resource Type",
+        "Resource",
+        "Permission",
+    ];
     const LIST_KEY: &'static str = "entitlements";
     fn cells(&self) -> Vec<String> {
         vec![
@@ -254,7 +317,10 @@ impl Row for EntitlementRow {
         Obj::default()
             .msg("entitlement", Some(json::entitlement(&self.entitlement)))
             .msg("resource", Some(json::resource(&self.resource)))
-            .msg("resourceType", Some(json::resource_type(&self.resource_type)))
+            .msg(
+                "resourceType",
+                Some(json::resource_type(&self.resource_type)),
+            )
             .done()
     }
 }
@@ -269,7 +335,13 @@ pub struct GrantRow {
 }
 
 impl Row for GrantRow {
-    const HEADERS: &'static [&'static str] = &["ID", "Resource Type", "Resource", "Entitlement", "Principal"];
+    const HEADERS: &'static [&'static str] = &[
+        "ID",
+        "Resource Type",
+        "Resource",
+        "Entitlement",
+        "Principal",
+    ];
     const LIST_KEY: &'static str = "grants";
     fn cells(&self) -> Vec<String> {
         vec![
@@ -285,18 +357,24 @@ impl Row for GrantRow {
             .msg("grant", Some(json::grant(&self.grant)))
             .msg("entitlement", Some(json::entitlement(&self.entitlement)))
             .msg("resource", Some(json::resource(&self.resource)))
-            .msg("resourceType", Some(json::resource_type(&self.resource_type)))
+            .msg(
+                "resourceType",
+                Some(json::resource_type(&self.resource_type)),
+            )
             .msg("principal", Some(json::resource(&self.principal)))
             .done()
     }
 }
 
 impl Row for SyncRun {
-    const HEADERS: &'static [&'static str] = &["ID", "Started At", "Ended At", "Type", "Parent ID", "Token"];
+    const HEADERS: &'static [&'static str] =
+        &["ID", "Started At", "Ended At", "Type", "Parent ID", "Token"];
     const LIST_KEY: &'static str = "syncs";
     fn cells(&self) -> Vec<String> {
         // Unparseable times are shown as stored rather than hidden.
-        let started = self.started().map_or_else(|| self.started_at.clone(), |t| t.to_rfc3339(false));
+        let started = self
+            .started()
+            .map_or_else(|| self.started_at.clone(), |t| t.to_rfc3339(false));
         let ended = match (&self.ended_at, self.ended()) {
             (None, _) => "-".to_string(),
             (Some(_), Some(t)) => t.to_rfc3339(false),
@@ -312,7 +390,8 @@ impl Row for SyncRun {
         ]
     }
     fn json(&self) -> J {
-        let time = |t: Option<crate::c1z::timestamp::UnixTime>| t.map(|t| J::Str(t.to_rfc3339(true)));
+        let time =
+            |t: Option<crate::c1z::timestamp::UnixTime>| t.map(|t| J::Str(t.to_rfc3339(true)));
         Obj::default()
             .str("id", &self.sync_id)
             .msg("startedAt", time(self.started()))

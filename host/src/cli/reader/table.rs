@@ -60,7 +60,11 @@ impl Table {
 
 fn clean(s: &str) -> Cow<'_, str> {
     if s.chars().any(char::is_control) {
-        Cow::Owned(s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect())
+        Cow::Owned(
+            s.chars()
+                .map(|c| if c.is_control() { ' ' } else { c })
+                .collect(),
+        )
     } else {
         Cow::Borrowed(s)
     }

@@ -9,9 +9,11 @@
 
 use crate::c1z::proto as p;
 use crate::c1z::timestamp::UnixTime;
-use prost::Message;
-use prost_types::{value::Kind, Any, Struct, Timestamp, Value};
+use prost_types::{value::Kind, Struct, Timestamp, Value};
 use std::io::{self, Write};
+
+mod annotations;
+use annotations::anys;
 
 /// An ordered JSON value (object keys keep insertion = field order).
 #[derive(Debug, Clone, PartialEq)]
@@ -128,22 +130,19 @@ fn enum_value(v: i32, name: fn(i32) -> Option<&'static str>) -> J {
 }
 
 fn trait_name(v: i32) -> Option<&'static str> {
-    p::resource_type::Trait::try_from(v).ok().map(|t| t.as_str_name())
+    p::resource_type::Trait::try_from(v)
+        .ok()
+        .map(|t| t.as_str_name())
 }
 fn creation_source_name(v: i32) -> Option<&'static str> {
-    p::resource::CreationSource::try_from(v).ok().map(|t| t.as_str_name())
+    p::resource::CreationSource::try_from(v)
+        .ok()
+        .map(|t| t.as_str_name())
 }
 fn purpose_name(v: i32) -> Option<&'static str> {
-    p::entitlement::PurposeValue::try_from(v).ok().map(|t| t.as_str_name())
-}
-fn user_status_name(v: i32) -> Option<&'static str> {
-    p::user_trait::status::Status::try_from(v).ok().map(|t| t.as_str_name())
-}
-fn account_type_name(v: i32) -> Option<&'static str> {
-    p::user_trait::AccountType::try_from(v).ok().map(|t| t.as_str_name())
-}
-fn app_flag_name(v: i32) -> Option<&'static str> {
-    p::app_trait::AppFlag::try_from(v).ok().map(|t| t.as_str_name())
+    p::entitlement::PurposeValue::try_from(v)
+        .ok()
+        .map(|t| t.as_str_name())
 }
 
 /// `ResourceType`.
@@ -178,7 +177,10 @@ pub fn resource(r: &p::Resource) -> J {
     });
     Obj::default()
         .msg("id", r.id.as_ref().map(resource_id))
-        .msg("parentResourceId", r.parent_resource_id.as_ref().map(resource_id))
+        .msg(
+            "parentResourceId",
+            r.parent_resource_id.as_ref().map(resource_id),
+        )
         .str("displayName", &r.display_name)
         .list("annotations", anys(&r.annotations))
         .str("description", &r.description)
@@ -195,7 +197,10 @@ pub fn entitlement(e: &p::Entitlement) -> J {
         .str("id", &e.id)
         .str("displayName", &e.display_name)
         .str("description", &e.description)
-        .list("grantableTo", e.grantable_to.iter().map(resource_type).collect())
+        .list(
+            "grantableTo",
+            e.grantable_to.iter().map(resource_type).collect(),
+        )
         .list("annotations", anys(&e.annotations))
         .enum_("purpose", e.purpose, purpose_name)
         .str("slug", &e.slug)
@@ -208,7 +213,12 @@ pub fn grant(g: &p::Grant) -> J {
         let map: Vec<(String, J)> = s
             .sources
             .iter()
-            .map(|(k, v)| (k.clone(), Obj::default().bool("isDirect", v.is_direct).done()))
+            .map(|(k, v)| {
+                (
+                    k.clone(),
+                    Obj::default().bool("isDirect", v.is_direct).done(),
+                )
+            })
             .collect();
         let mut o = Obj::default();
         if !map.is_empty() {
@@ -228,12 +238,23 @@ pub fn grant(g: &p::Grant) -> J {
 /// A `Timestamp` as protojson prints it.
 pub fn timestamp(t: &Timestamp) -> J {
     let nanos = u32::try_from(t.nanos).unwrap_or(0).min(999_999_999);
-    J::Str(UnixTime { secs: t.seconds, nanos }.to_rfc3339(true))
+    J::Str(
+        UnixTime {
+            secs: t.seconds,
+            nanos,
+        }
+        .to_rfc3339(true),
+    )
 }
 
 /// `google.protobuf.Struct` as a JSON object (keys sorted, as the map is a BTreeMap).
 pub fn struct_(s: &Struct) -> J {
-    J::Obj(s.fields.iter().map(|(k, v)| (k.clone(), value(v))).collect())
+    J::Obj(
+        s.fields
+            .iter()
+            .map(|(k, v)| (k.clone(), value(v)))
+            .collect(),
+    )
 }
 
 fn value(v: &Value) -> J {
@@ -267,157 +288,6 @@ pub fn number(n: f64) -> J {
     }
     J::Num(format!("{n}"))
 }
-
-fn anys(list: &[Any]) -> Vec<J> {
-    list.iter().map(any).collect()
-}
-
-/// An `Any`: `@type` plus the fields of the message it holds. Types we do not model (Go's
-/// CLI would fail on them) fall back to the raw bytes in base64 under `value`.
-pub fn any(a: &Any) -> J {
-    let at = Obj::default().raw("@type", J::Str(a.type_url.clone()));
-    let name = p::any_type_name(a);
-    match annotation_fields(name.strip_prefix("c1.connector.v2.").unwrap_or(name), &a.value) {
-        Some(J::Obj(fields)) => fields.into_iter().fold(at, |o, (k, v)| o.raw(&k, v)).done(),
-        _ => at.raw("value", J::Str(base64(&a.value))).done(),
-    }
-}
-
-fn annotation_fields(short: &str, v: &[u8]) -> Option<J> {
-    fn d<M: Message + Default>(v: &[u8]) -> Option<M> {
-        M::decode(v).ok()
-    }
-    let profile = |o: Obj, key: &str, s: &Option<Struct>| o.msg(key, s.as_ref().map(struct_));
-    let asset = |a: &Option<p::AssetRef>| a.as_ref().map(|a| Obj::default().str("id", &a.id).done());
-    let o = Obj::default();
-    Some(match short {
-        "SkipEntitlementsAndGrants" | "SkipGrants" | "SkipEntitlements" => o.done(),
-        "UserTrait" => return user_trait(&d(v)?),
-        "GroupTrait" => {
-            let t: p::GroupTrait = d(v)?;
-            profile(o.msg("icon", asset(&t.icon)), "profile", &t.profile).done()
-        }
-        "RoleTrait" => {
-            let t: p::RoleTrait = d(v)?;
-            let rsc = t.role_scope_conditions.as_ref().map(role_scope_conditions);
-            profile(o, "profile", &t.profile).msg("roleScopeConditions", rsc).done()
-        }
-        "RoleScopeConditions" => role_scope_conditions(&d(v)?),
-        "AppTrait" => {
-            let t: p::AppTrait = d(v)?;
-            let o = o.str("helpUrl", &t.help_url).msg("icon", asset(&t.icon)).msg("logo", asset(&t.logo));
-            profile(o, "profile", &t.profile).enums("flags", &t.flags, app_flag_name).done()
-        }
-        "SecretTrait" => {
-            let t: p::SecretTrait = d(v)?;
-            let ts = |t: &Option<Timestamp>| t.as_ref().map(timestamp);
-            profile(o, "profile", &t.profile)
-                .msg("createdAt", ts(&t.created_at))
-                .msg("expiresAt", ts(&t.expires_at))
-                .msg("lastUsedAt", ts(&t.last_used_at))
-                .msg("createdById", t.created_by_id.as_ref().map(resource_id))
-                .msg("identityId", t.identity_id.as_ref().map(resource_id))
-                .done()
-        }
-        "ScopeBindingTrait" => {
-            let t: p::ScopeBindingTrait = d(v)?;
-            o.msg("roleId", t.role_id.as_ref().map(resource_id))
-                .msg("scopeResourceId", t.scope_resource_id.as_ref().map(resource_id))
-                .done()
-        }
-        "ChildResourceType" => o.str("resourceTypeId", &d::<p::ChildResourceType>(v)?.resource_type_id).done(),
-        "ExternalLink" => o.str("url", &d::<p::ExternalLink>(v)?.url).done(),
-        "V1Identifier" => o.str("id", &d::<p::V1Identifier>(v)?.id).done(),
-        "RawId" => o.str("id", &d::<p::RawId>(v)?.id).done(),
-        "Aliases" => o.strs("ids", &d::<p::Aliases>(v)?.ids).done(),
-        "ETag" => {
-            let t: p::ETag = d(v)?;
-            o.str("value", &t.value).str("entitlementId", &t.entitlement_id).done()
-        }
-        "EntitlementImmutable" | "GrantImmutable" => {
-            let t: p::GrantImmutable = d(v)?; // same field layout
-            profile(o.str("sourceId", &t.source_id), "metadata", &t.metadata).done()
-        }
-        "GrantMetadata" => profile(o, "metadata", &d::<p::GrantMetadata>(v)?.metadata).done(),
-        "GrantExpandable" => {
-            let t: p::GrantExpandable = d(v)?;
-            o.strs("entitlementIds", &t.entitlement_ids)
-                .bool("shallow", t.shallow)
-                .strs("resourceTypeIds", &t.resource_type_ids)
-                .done()
-        }
-        _ => return None,
-    })
-}
-
-fn user_trait(t: &p::UserTrait) -> Option<J> {
-    let emails = t
-        .emails
-        .iter()
-        .map(|e| Obj::default().str("address", &e.address).bool("isPrimary", e.is_primary).done())
-        .collect();
-    let status = t.status.as_ref().map(|s| {
-        Obj::default()
-            .enum_("status", s.status, user_status_name)
-            .str("details", &s.details)
-            .done()
-    });
-    let name = t.structured_name.as_ref().map(|n| {
-        Obj::default()
-            .str("givenName", &n.given_name)
-            .str("familyName", &n.family_name)
-            .strs("middleNames", &n.middle_names)
-            .str("prefix", &n.prefix)
-            .str("suffix", &n.suffix)
-            .done()
-    });
-    let ts = |t: &Option<Timestamp>| t.as_ref().map(timestamp);
-    Some(
-        Obj::default()
-            .list("emails", emails)
-            .msg("status", status)
-            .msg("profile", t.profile.as_ref().map(struct_))
-            .msg("icon", t.icon.as_ref().map(|a| Obj::default().str("id", &a.id).done()))
-            .enum_("accountType", t.account_type, account_type_name)
-            .str("login", &t.login)
-            .strs("loginAliases", &t.login_aliases)
-            .msg("createdAt", ts(&t.created_at))
-            .msg("lastLogin", ts(&t.last_login))
-            .msg("mfaStatus", t.mfa_status.as_ref().map(|m| Obj::default().bool("mfaEnabled", m.mfa_enabled).done()))
-            .msg("ssoStatus", t.sso_status.as_ref().map(|m| Obj::default().bool("ssoEnabled", m.sso_enabled).done()))
-            .msg("structuredName", name)
-            .strs("employeeIds", &t.employee_ids)
-            .done(),
-    )
-}
-
-fn role_scope_conditions(c: &p::RoleScopeConditions) -> J {
-    let conds = c
-        .conditions
-        .iter()
-        .map(|x| Obj::default().str("expression", &x.expression).done())
-        .collect();
-    Obj::default().str("type", &c.r#type).list("conditions", conds).done()
-}
-
-/// Standard base64 with padding, as protojson prints `bytes`.
-fn base64(bytes: &[u8]) -> String {
-    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
-        let n = u32::from(b[0]) << 16 | u32::from(b[1]) << 8 | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(char::from(T[(n >> (18 - 6 * i) & 63) as usize]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -430,18 +300,17 @@ mod tests {
 
     #[test]
     fn numbers_like_go() {
-        for (n, want) in [(55.0, "55"), (0.5, "0.5"), (-3.25, "-3.25"), (1e21, "1e+21"), (1.5e-7, "1.5e-7"), (0.0, "0")] {
+        for (n, want) in [
+            (55.0, "55"),
+            (0.5, "0.5"),
+            (-3.25, "-3.25"),
+            (1e21, "1e+21"),
+            (1.5e-7, "1.5e-7"),
+            (0.0, "0"),
+        ] {
             assert_eq!(s(&number(n)), want);
         }
         assert_eq!(s(&number(f64::NAN)), "\"NaN\"");
-    }
-
-    #[test]
-    fn base64_padding() {
-        assert_eq!(base64(b""), "");
-        assert_eq!(base64(b"f"), "Zg==");
-        assert_eq!(base64(b"fo"), "Zm8=");
-        assert_eq!(base64(b"foo"), "Zm9v");
     }
 
     #[test]
@@ -457,7 +326,13 @@ mod tests {
             s(&resource_type(&rt)),
             r#"{"id":"user","displayName":"User","traits":["TRAIT_USER"],"annotations":[{"@type":"type.googleapis.com/c1.connector.v2.SkipEntitlementsAndGrants"}]}"#
         );
-        let unknown = Any { type_url: "type.googleapis.com/x.Y".into(), value: vec![1, 2] };
-        assert_eq!(s(&any(&unknown)), r#"{"@type":"type.googleapis.com/x.Y","value":"AQI="}"#);
+        let unknown = prost_types::Any {
+            type_url: "type.googleapis.com/x.Y".into(),
+            value: vec![1, 2],
+        };
+        assert_eq!(
+            s(&annotations::any(&unknown)),
+            r#"{"@type":"type.googleapis.com/x.Y","value":"AQI="}"#
+        );
     }
 }
