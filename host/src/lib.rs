@@ -9,6 +9,7 @@
 pub mod bindings;
 pub mod c1z;
 pub mod cli;
+pub mod provision;
 pub mod redact;
 pub mod runtime;
 pub mod sync;

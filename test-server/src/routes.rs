@@ -63,7 +63,18 @@ pub(crate) fn router(state: ServerState) -> Router {
 async fn gate(State(state): State<ServerState>, req: Request, next: Next) -> Response {
     let method = req.method().clone();
     let path = req.uri().path().to_string();
-    let (number, plan) = state.begin_request(method.as_str(), &path, req.uri().query());
+    // Buffer the body so the log can show what the client sent; handlers
+    // read it again from the rebuilt request.
+    let (parts, body) = req.into_parts();
+    let bytes = match axum::body::to_bytes(body, BODY_LIMIT).await {
+        Ok(bytes) => bytes,
+        Err(_) => {
+            return ScimError::new(413, "request body too large or unreadable").into_response()
+        }
+    };
+    let text = (!bytes.is_empty()).then(|| String::from_utf8_lossy(&bytes).into_owned());
+    let req = Request::from_parts(parts, axum::body::Body::from(bytes));
+    let (number, plan) = state.begin_request(method.as_str(), &path, req.uri().query(), text);
     let conn = req
         .extensions()
         .get::<ConnectInfo<ConnMeta>>()

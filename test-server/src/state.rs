@@ -24,6 +24,8 @@ pub struct RequestRecord {
     pub query: Option<String>,
     /// Status sent; `0` if no response was sent (connection dropped, or still running).
     pub status: u16,
+    /// The request body as text, when there was one (tests assert what a client sent).
+    pub body: Option<String>,
 }
 
 #[derive(Default)]
@@ -144,6 +146,7 @@ impl ServerState {
         method: &str,
         path: &str,
         query: Option<&str>,
+        body: Option<String>,
     ) -> (u64, FaultPlan) {
         let number = {
             let mut log = lock(&self.inner.log);
@@ -156,6 +159,7 @@ impl ServerState {
                     path: path.to_string(),
                     query: query.map(str::to_string),
                     status: 0,
+                    body,
                 });
             }
             number

@@ -17,9 +17,9 @@ pub enum LogFormat {
 
 static INITIALISED: AtomicBool = AtomicBool::new(false);
 
-/// Installs the global subscriber writing to stderr. `level` is a Baton log
+/// Installs the global subscriber writing to stderr and returns the format in use. `level` is a Baton log
 /// level (`debug`, `info`, `warn`, `error`) or a tracing filter directive.
-pub fn init(level: &str, format: Option<LogFormat>) -> anyhow::Result<()> {
+pub fn init(level: &str, format: Option<LogFormat>) -> anyhow::Result<LogFormat> {
     let filter = EnvFilter::try_new(level)
         .with_context(|| format!("--log-level: `{level}` is not a valid log level"))?
         // wasi-http logs transport failures that reach us anyway as the
@@ -41,7 +41,7 @@ pub fn init(level: &str, format: Option<LogFormat>) -> anyhow::Result<()> {
     };
     result.map_err(|e| anyhow::anyhow!("cannot set up logging: {e}"))?;
     INITIALISED.store(true, Ordering::Relaxed);
-    Ok(())
+    Ok(format)
 }
 
 /// Reports a fatal error once: through the logger when it is set up, else

@@ -17,7 +17,11 @@ use std::time::Duration;
 use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{Config, Engine, Store};
 
-use crate::bindings::types::{ConfigValue, ConnectorMetadata, EntitlementRef, Page, ResourceId};
+use crate::bindings::exports::baton::connector::connector::Guest;
+use crate::bindings::types::{
+    ConfigValue, ConnectorError as WitError, ConnectorMetadata, CreateAccountOutcome,
+    EntitlementRef, Grant, GrantOutcome, Page, ProfileEntry, ResourceId, RevokeOutcome,
+};
 use crate::bindings::{
     BatonConnector, BatonConnectorPre, CONNECTOR_EXPORT_PREFIX, CONTRACT_VERSION,
 };
@@ -154,20 +158,12 @@ impl ConnectorInstance {
                 self.store.data_mut().redactor.add(&value.value);
             }
         }
-        let iface = self.bindings.baton_connector_connector();
-        let result = iface
-            .call_configure(&mut self.store, values)
-            .map_err(|e| RuntimeError::trap("configure", e, &self.store))?;
-        self.connector_result("configure", result)
+        self.call("configure", |c, s| c.call_configure(s, values))
     }
 
     /// Asks the connector to check its configuration against the upstream.
     pub fn validate(&mut self) -> Result<(), RuntimeError> {
-        let iface = self.bindings.baton_connector_connector();
-        let result = iface
-            .call_validate(&mut self.store)
-            .map_err(|e| RuntimeError::trap("validate", e, &self.store))?;
-        self.connector_result("validate", result)
+        self.call("validate", |c, s| c.call_validate(s))
     }
 
     /// One page of resources of a type.
@@ -177,11 +173,9 @@ impl ConnectorInstance {
         parent: Option<&ResourceId>,
         page_token: &str,
     ) -> Result<Page, RuntimeError> {
-        let iface = self.bindings.baton_connector_connector();
-        let result = iface
-            .call_list_resources(&mut self.store, resource_type, parent, page_token)
-            .map_err(|e| RuntimeError::trap("list-resources", e, &self.store))?;
-        self.connector_result("list-resources", result)
+        self.call("list-resources", |c, s| {
+            c.call_list_resources(s, resource_type, parent, page_token)
+        })
     }
 
     /// One page of entitlements of a resource.
@@ -190,11 +184,9 @@ impl ConnectorInstance {
         resource: &ResourceId,
         page_token: &str,
     ) -> Result<Page, RuntimeError> {
-        let iface = self.bindings.baton_connector_connector();
-        let result = iface
-            .call_list_entitlements(&mut self.store, resource, page_token)
-            .map_err(|e| RuntimeError::trap("list-entitlements", e, &self.store))?;
-        self.connector_result("list-entitlements", result)
+        self.call("list-entitlements", |c, s| {
+            c.call_list_entitlements(s, resource, page_token)
+        })
     }
 
     /// One page of grants on a resource.
@@ -203,43 +195,61 @@ impl ConnectorInstance {
         resource: &ResourceId,
         page_token: &str,
     ) -> Result<Page, RuntimeError> {
-        let iface = self.bindings.baton_connector_connector();
-        let result = iface
-            .call_list_grants(&mut self.store, resource, page_token)
-            .map_err(|e| RuntimeError::trap("list-grants", e, &self.store))?;
-        self.connector_result("list-grants", result)
+        self.call("list-grants", |c, s| {
+            c.call_list_grants(s, resource, page_token)
+        })
     }
 
-    /// Grants an entitlement to a principal (provisioning).
+    /// Grants an entitlement to a principal.
     pub fn grant_entitlement(
         &mut self,
         principal: &ResourceId,
         entitlement: &EntitlementRef,
-    ) -> Result<crate::bindings::types::GrantOutcome, RuntimeError> {
-        let iface = self.bindings.baton_connector_connector();
-        let result = iface
-            .call_grant_entitlement(&mut self.store, principal, entitlement)
-            .map_err(|e| RuntimeError::trap("grant-entitlement", e, &self.store))?;
-        self.connector_result("grant-entitlement", result)
+    ) -> Result<GrantOutcome, RuntimeError> {
+        self.call("grant-entitlement", |c, s| {
+            c.call_grant_entitlement(s, principal, entitlement)
+        })
+    }
+
+    /// Revokes a grant.
+    pub fn revoke_grant(&mut self, grant: &Grant) -> Result<RevokeOutcome, RuntimeError> {
+        self.call("revoke-grant", |c, s| c.call_revoke_grant(s, grant))
+    }
+
+    /// Creates an account from a profile.
+    pub fn create_account(
+        &mut self,
+        profile: &[ProfileEntry],
+    ) -> Result<CreateAccountOutcome, RuntimeError> {
+        self.call("create-account", |c, s| c.call_create_account(s, profile))
+    }
+
+    /// Deletes a resource; `false` when it was already gone.
+    pub fn delete_resource(&mut self, id: &ResourceId) -> Result<bool, RuntimeError> {
+        self.call("delete-resource", |c, s| c.call_delete_resource(s, id))
+    }
+
+    /// Calls an export that returns `result<T, connector-error>`, keeping
+    /// traps apart from connector errors and redacting secrets from both.
+    fn call<T>(
+        &mut self,
+        name: &'static str,
+        f: impl FnOnce(&Guest, &mut Store<HostState>) -> wasmtime::Result<Result<T, WitError>>,
+    ) -> Result<T, RuntimeError> {
+        let guest = self.bindings.baton_connector_connector();
+        let result =
+            f(guest, &mut self.store).map_err(|e| RuntimeError::trap(name, e, &self.store))?;
+        result.map_err(|e| {
+            let redactor = &self.store.data().redactor;
+            RuntimeError::Connector {
+                call: name,
+                error: ConnectorError::from_wit(e, redactor),
+            }
+        })
     }
 
     /// Requests the guest sent through the egress policy so far.
     pub fn requests_sent(&self) -> u64 {
         self.store.data().hooks.sent()
-    }
-
-    /// Redacts secrets from a connector error and tags it with the call.
-    fn connector_result<T>(
-        &self,
-        call: &'static str,
-        result: Result<T, crate::bindings::types::ConnectorError>,
-    ) -> Result<T, RuntimeError> {
-        result.map_err(|e| {
-            let redactor = &self.store.data().redactor;
-            RuntimeError::Connector {
-                call,
-                error: ConnectorError::from_wit(e, redactor),
-            }
-        })
     }
 }
