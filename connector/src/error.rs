@@ -35,17 +35,7 @@ pub fn bad_response(message: impl Into<String>) -> ConnectorError {
     error(ErrorKind::BadResponse, message)
 }
 
-/// Anything else, including operations this version does not implement.
+/// Anything else.
 pub fn internal(message: impl Into<String>) -> ConnectorError {
     error(ErrorKind::Internal, message)
-}
-
-/// The error returned by provisioning exports that a later version implements.
-///
-/// Saying so plainly (kind `internal`, not a fake success) keeps a host from
-/// believing that a grant or an account exists.
-pub fn not_implemented(operation: &str) -> ConnectorError {
-    internal(format!(
-        "{operation} is not implemented yet in this connector version"
-    ))
 }

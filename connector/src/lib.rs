@@ -10,6 +10,9 @@
 //! 4. `list-resources` pages through `GET /Users` and `GET /Groups` (100 per
 //!    page, `paging.rs`); each page carries the role grants of its users or the
 //!    member entitlements and grants of its groups. Roles are static.
+//! 5. Provisioning (`provisioning/`): role grants and revokes change a user's
+//!    role, group grants and revokes change one membership, `create-account`
+//!    and `delete-resource` add and remove workspace members.
 //!
 //! This file only holds the bindings and dispatches by resource type id. All
 //! HTTP goes through `scim/` (one request per client method, no retries), and
@@ -26,17 +29,18 @@ mod error;
 mod groups;
 mod notes;
 mod paging;
+mod provisioning;
 mod roles;
 mod scim;
 mod users;
 
 use baton::connector::types::{
     ConfigValue, ConnectorError, ConnectorMetadata, CreateAccountOutcome, CredentialOption,
-    EntitlementRef, Grant, GrantOutcome, Page, ProfileEntry, ResourceId,
+    EntitlementRef, Grant, GrantOutcome, Page, ProfileEntry, ResourceId, RevokeOutcome,
 };
 use exports::baton::connector::connector::Guest;
 
-use crate::error::{invalid_argument, not_implemented};
+use crate::error::invalid_argument;
 use crate::notes::Notes;
 use crate::paging::{empty_page, single_page, with_listings};
 use crate::scim::wasi_http::WasiHttp;
@@ -145,22 +149,46 @@ impl Guest for NotionConnector {
     }
 
     fn grant_entitlement(
-        _principal: ResourceId,
-        _entitlement: EntitlementRef,
+        principal: ResourceId,
+        entitlement: EntitlementRef,
     ) -> Result<GrantOutcome, ConnectorError> {
-        Err(not_implemented("grant-entitlement"))
+        match entitlement.resource.resource_type.as_str() {
+            roles::TYPE_ID => logged(|notes| {
+                provisioning::roles::grant(&client()?, &principal, &entitlement, notes)
+            }),
+            groups::TYPE_ID => logged(|notes| {
+                provisioning::groups::grant(&client()?, &principal, &entitlement, notes)
+            }),
+            users::TYPE_ID => Err(invalid_argument("users offer no entitlements to grant")),
+            other => Err(unknown_type(other)),
+        }
     }
 
-    fn revoke_grant(_grant: Grant) -> Result<bool, ConnectorError> {
-        Err(not_implemented("revoke-grant"))
+    fn revoke_grant(grant: Grant) -> Result<RevokeOutcome, ConnectorError> {
+        match grant.entitlement.resource.resource_type.as_str() {
+            roles::TYPE_ID => logged(|notes| provisioning::roles::revoke(&client()?, &grant, notes)),
+            groups::TYPE_ID => {
+                logged(|notes| provisioning::groups::revoke(&client()?, &grant, notes))
+            }
+            users::TYPE_ID => Err(invalid_argument("users offer no entitlements to revoke")),
+            other => Err(unknown_type(other)),
+        }
     }
 
-    fn create_account(_profile: Vec<ProfileEntry>) -> Result<CreateAccountOutcome, ConnectorError> {
-        Err(not_implemented("create-account"))
+    fn create_account(profile: Vec<ProfileEntry>) -> Result<CreateAccountOutcome, ConnectorError> {
+        logged(|notes| provisioning::users::create_account(&client()?, &profile, notes))
     }
 
-    fn delete_resource(_id: ResourceId) -> Result<bool, ConnectorError> {
-        Err(not_implemented("delete-resource"))
+    fn delete_resource(id: ResourceId) -> Result<bool, ConnectorError> {
+        match id.resource_type.as_str() {
+            users::TYPE_ID => {
+                logged(|notes| provisioning::users::delete(&client()?, &id.resource, notes))
+            }
+            other @ (groups::TYPE_ID | roles::TYPE_ID) => Err(invalid_argument(format!(
+                "resources of type `{other}` cannot be deleted; only users can"
+            ))),
+            other => Err(unknown_type(other)),
+        }
     }
 }
 
@@ -258,17 +286,61 @@ mod tests {
     }
 
     #[test]
-    fn provisioning_is_not_pretended() {
-        let e = NotionConnector::delete_resource(ResourceId {
-            resource_type: "user".into(),
-            resource: "u".into(),
+    fn provisioning_dispatch_refuses_before_any_request() {
+        let id = |t: &str, r: &str| ResourceId {
+            resource_type: t.into(),
+            resource: r.into(),
+        };
+        let entitlement = move |t: &str, r: &str, slug: &str| EntitlementRef {
+            resource: id(t, r),
+            slug: slug.into(),
+        };
+        // Run in a fresh thread: nothing is configured there, so any call that
+        // got past dispatch would fail with failed-precondition instead.
+        let errors = std::thread::spawn(move || {
+            vec![
+                NotionConnector::delete_resource(id("group", "g")).unwrap_err(),
+                NotionConnector::delete_resource(id("role", "owner")).unwrap_err(),
+                NotionConnector::delete_resource(id("team", "t")).unwrap_err(),
+                NotionConnector::grant_entitlement(id("user", "u"), entitlement("user", "u", "x"))
+                    .unwrap_err(),
+                NotionConnector::grant_entitlement(id("user", "u"), entitlement("team", "t", "x"))
+                    .unwrap_err(),
+                NotionConnector::revoke_grant(Grant {
+                    entitlement: entitlement("user", "u", "x"),
+                    principal: id("user", "u"),
+                })
+                .unwrap_err(),
+                NotionConnector::delete_resource(id("user", "u")).unwrap_err(),
+            ]
         })
-        .unwrap_err();
-        assert_eq!(e.kind, ErrorKind::Internal);
+        .join()
+        .unwrap();
+        let got: Vec<_> = errors
+            .iter()
+            .map(|e| (e.kind, e.message.as_str()))
+            .collect();
+        let invalid = ErrorKind::InvalidArgument;
         assert_eq!(
-            e.message,
-            "delete-resource is not implemented yet in this connector version"
+            got,
+            [
+                (
+                    invalid,
+                    "resources of type `group` cannot be deleted; only users can"
+                ),
+                (
+                    invalid,
+                    "resources of type `role` cannot be deleted; only users can"
+                ),
+                (invalid, "unknown resource type `team`"),
+                (invalid, "users offer no entitlements to grant"),
+                (invalid, "unknown resource type `team`"),
+                (invalid, "users offer no entitlements to revoke"),
+                (
+                    ErrorKind::FailedPrecondition,
+                    "the connector is not configured; call configure first"
+                ),
+            ]
         );
-        assert!(NotionConnector::create_account(Vec::new()).is_err());
     }
 }

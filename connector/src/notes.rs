@@ -24,6 +24,11 @@ impl Notes {
         self.lines.push((LogLevel::Debug, message.into()));
     }
 
+    /// Records an info line.
+    pub fn info(&mut self, message: impl Into<String>) {
+        self.lines.push((LogLevel::Info, message.into()));
+    }
+
     /// Records a warning.
     pub fn warn(&mut self, message: impl Into<String>) {
         self.lines.push((LogLevel::Warn, message.into()));

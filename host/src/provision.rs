@@ -185,13 +185,32 @@ pub enum ProvisionError {
     Runtime(#[from] RuntimeError),
 }
 
-/// Carries out one request. `c1z` is the synced file grant and revoke resolve against.
-pub fn provision(
-    instance: &mut ConnectorInstance,
+/// A request whose ids are resolved and whose input is checked: ready to
+/// send. Preparing never contacts the upstream.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PreparedAction {
+    /// Grant `entitlement` to `principal`.
+    Grant {
+        /// The entitlement.
+        entitlement: EntitlementRef,
+        /// The principal.
+        principal: ResourceId,
+    },
+    /// Revoke this grant.
+    Revoke(Grant),
+    /// Create an account with this profile.
+    CreateAccount(Vec<ProfileEntry>),
+    /// Delete this resource.
+    Delete(ResourceId),
+}
+
+/// Resolves and checks a request. `c1z` is the synced file that grant and
+/// revoke resolve their ids against.
+pub fn prepare(
     metadata: &ConnectorMetadata,
     request: &ProvisionRequest,
     c1z: &Path,
-) -> Result<ProvisionOutcome, ProvisionError> {
+) -> Result<PreparedAction, ProvisionError> {
     match request {
         ProvisionRequest::Grant {
             entitlement_id,
@@ -211,45 +230,17 @@ pub fn provision(
                     "entitlement `{entitlement_id}` cannot be granted to a `{principal_type}`"
                 )));
             }
-            let entitlement = entitlement_ref(&entitlement)?;
-            let grant = Grant {
-                entitlement: entitlement.clone(),
-                principal: principal.clone(),
-            };
-            let grant_id = encode::grant_id(&grant);
-            let outcome = instance.grant_entitlement(&principal, &entitlement)?;
-            Ok(if outcome.changed {
-                let replaced = outcome.replaced.iter().map(encode::grant_id).collect();
-                ProvisionOutcome::Granted { grant_id, replaced }
-            } else {
-                ProvisionOutcome::AlreadyGranted { grant_id }
+            Ok(PreparedAction::Grant {
+                entitlement: entitlement_ref(&entitlement)?,
+                principal,
             })
         }
-        ProvisionRequest::Revoke { grant_id } => {
-            let store = SyncedIds::open(c1z)?;
-            let grant = store.grant(grant_id)?;
-            let grant_id = grant_id.clone();
-            Ok(match instance.revoke_grant(&grant)? {
-                RevokeOutcome::Revoked => ProvisionOutcome::Revoked { grant_id },
-                RevokeOutcome::AlreadyRevoked => ProvisionOutcome::AlreadyRevoked { grant_id },
-                RevokeOutcome::Unchanged(reason) => {
-                    ProvisionOutcome::NotRevoked { grant_id, reason }
-                }
-            })
-        }
-        ProvisionRequest::CreateAccount { profile } => {
-            let entries = account_profile(metadata, profile)?;
-            Ok(match instance.create_account(&entries)? {
-                CreateAccountOutcome::Created(r) => ProvisionOutcome::Created {
-                    resource_type: r.id.resource_type,
-                    resource_id: r.id.resource,
-                    display_name: r.display_name,
-                },
-                CreateAccountOutcome::AlreadyExists(r) => ProvisionOutcome::AlreadyExists {
-                    resource_id: r.map(|r| r.id.resource),
-                },
-            })
-        }
+        ProvisionRequest::Revoke { grant_id } => Ok(PreparedAction::Revoke(
+            SyncedIds::open(c1z)?.grant(grant_id)?,
+        )),
+        ProvisionRequest::CreateAccount { profile } => Ok(PreparedAction::CreateAccount(
+            account_profile(metadata, profile)?,
+        )),
         ProvisionRequest::Delete {
             resource_id,
             resource_type,
@@ -262,12 +253,59 @@ pub fn provision(
                     "resources of type `{resource_type}` cannot be deleted by this connector"
                 )));
             }
-            let id = ResourceId {
+            Ok(PreparedAction::Delete(ResourceId {
                 resource_type: resource_type.clone(),
                 resource: resource_id.clone(),
-            };
-            let (resource_type, resource_id) = (resource_type.clone(), resource_id.clone());
-            Ok(if instance.delete_resource(&id)? {
+            }))
+        }
+    }
+}
+
+/// Sends a prepared action through the connector.
+pub fn execute(
+    instance: &mut ConnectorInstance,
+    action: &PreparedAction,
+) -> Result<ProvisionOutcome, ProvisionError> {
+    Ok(match action {
+        PreparedAction::Grant {
+            entitlement,
+            principal,
+        } => {
+            let grant_id = encode::grant_id(&Grant {
+                entitlement: entitlement.clone(),
+                principal: principal.clone(),
+            });
+            let outcome = instance.grant_entitlement(principal, entitlement)?;
+            if outcome.changed {
+                let replaced = outcome.replaced.iter().map(encode::grant_id).collect();
+                ProvisionOutcome::Granted { grant_id, replaced }
+            } else {
+                ProvisionOutcome::AlreadyGranted { grant_id }
+            }
+        }
+        PreparedAction::Revoke(grant) => {
+            let grant_id = encode::grant_id(grant);
+            match instance.revoke_grant(grant)? {
+                RevokeOutcome::Revoked => ProvisionOutcome::Revoked { grant_id },
+                RevokeOutcome::AlreadyRevoked => ProvisionOutcome::AlreadyRevoked { grant_id },
+                RevokeOutcome::Unchanged(reason) => {
+                    ProvisionOutcome::NotRevoked { grant_id, reason }
+                }
+            }
+        }
+        PreparedAction::CreateAccount(profile) => match instance.create_account(profile)? {
+            CreateAccountOutcome::Created(r) => ProvisionOutcome::Created {
+                resource_type: r.id.resource_type,
+                resource_id: r.id.resource,
+                display_name: r.display_name,
+            },
+            CreateAccountOutcome::AlreadyExists(r) => ProvisionOutcome::AlreadyExists {
+                resource_id: r.map(|r| r.id.resource),
+            },
+        },
+        PreparedAction::Delete(id) => {
+            let (resource_type, resource_id) = (id.resource_type.clone(), id.resource.clone());
+            if instance.delete_resource(id)? {
                 ProvisionOutcome::Deleted {
                     resource_type,
                     resource_id,
@@ -277,9 +315,9 @@ pub fn provision(
                     resource_type,
                     resource_id,
                 }
-            })
+            }
         }
-    }
+    })
 }
 
 /// The contract names an entitlement by resource and slug.

@@ -4,6 +4,8 @@
 use std::cell::RefCell;
 use std::collections::VecDeque;
 
+use serde_json::Value;
+
 use super::{HttpRequest, HttpResponse, Transport};
 use crate::baton::connector::types::{ConnectorError, ErrorKind};
 use crate::error::error;
@@ -40,6 +42,26 @@ impl FakeTransport {
     /// Every request sent so far.
     pub fn requests(&self) -> Vec<HttpRequest> {
         self.sent.borrow().clone()
+    }
+
+    /// Every request sent so far as `(method, path and query, JSON body)`,
+    /// the body parsed so that tests compare values, not spellings.
+    pub fn calls(&self) -> Vec<(&'static str, String, Option<Value>)> {
+        self.sent
+            .borrow()
+            .iter()
+            .map(|r| {
+                let body = r.body.as_ref().map(|b| {
+                    serde_json::from_slice(b).expect("request bodies are JSON")
+                });
+                (r.method.as_str(), r.path_and_query.clone(), body)
+            })
+            .collect()
+    }
+
+    /// The answers not consumed yet.
+    pub fn unused(&self) -> usize {
+        self.answers.borrow().len()
     }
 
     /// The path and query of every request sent so far.

@@ -1,39 +1,84 @@
 //! The Notion SCIM client.
 //!
-//! [`ScimClient`] knows the endpoints, headers and paging parameters; every
-//! method makes exactly one request and never retries (the host owns retries
-//! and rate limiting). The bytes travel through a [`Transport`]: in the
-//! component that is [`wasi_http::WasiHttp`], in unit tests a fake that
-//! records requests, so the request sequence itself is testable natively.
+//! [`ScimClient`] knows the endpoints, headers, paging parameters and request
+//! bodies; every method makes exactly one request and never retries (the host
+//! owns retries and rate limiting) and never caches (a read after a write must
+//! see the write). The bytes travel through a [`Transport`]: in the component
+//! that is [`wasi_http::WasiHttp`], in unit tests a fake that records
+//! requests, so the request sequence itself is testable natively.
 
 pub mod model;
 pub mod status;
 pub mod wasi_http;
 
+use serde_json::{json, Value};
+
 use crate::baton::connector::types::{ConnectorError, ErrorKind};
 use crate::config::{BaseUrl, Config};
 use crate::error::bad_response;
 
-use model::{from_item, ListResponse, ScimGroup};
+use model::{from_item, ListResponse, ScimGroup, ScimUser, NOTION_USER_EXTENSION};
 
 /// Items asked for per page; Notion's maximum.
 pub const PAGE_SIZE: u32 = 100;
 
-/// One outgoing GET request, already complete with headers.
+/// Schema of a core SCIM user, sent when creating one.
+pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+/// Schema of an RFC 7644 PATCH request body.
+pub const PATCH_OP_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+/// Op name of the role change. RFC 7644 says op names are case-insensitive;
+/// this is the casing ConductorOne's connector sends.
+pub const ROLE_CHANGE_OP: &str = "replace";
+/// Op name adding group members, in the casing proven against Notion.
+pub const MEMBER_ADD_OP: &str = "Add";
+/// Op name removing group members, in the casing proven against Notion.
+pub const MEMBER_REMOVE_OP: &str = "Remove";
+
+/// The HTTP methods the client uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HttpMethod {
+    /// Reads.
+    Get,
+    /// Creates a user.
+    Post,
+    /// Changes a role or group members.
+    Patch,
+    /// Removes a user.
+    Delete,
+}
+
+impl HttpMethod {
+    /// The method's name on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Get => "GET",
+            Self::Post => "POST",
+            Self::Patch => "PATCH",
+            Self::Delete => "DELETE",
+        }
+    }
+}
+
+/// One outgoing request, already complete with headers.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HttpRequest {
+    /// What to do.
+    pub method: HttpMethod,
     /// Where to send it.
     pub base: BaseUrl,
     /// Path below the base URL, with the query (e.g. `/Users?startIndex=1&count=1`).
     pub path_and_query: String,
     /// Header names (lower case) and values, including the bearer token.
     pub headers: Vec<(String, String)>,
+    /// The JSON body, if the request has one.
+    pub body: Option<Vec<u8>>,
 }
 
 impl HttpRequest {
-    /// `GET <path>` as named in messages and logs; never includes headers.
+    /// `<METHOD> <path>` as named in messages and logs; never includes
+    /// headers or the body.
     pub fn label(&self) -> String {
-        format!("GET {}", self.path_and_query)
+        format!("{} {}", self.method.as_str(), self.path_and_query)
     }
 }
 
@@ -51,13 +96,53 @@ pub struct HttpResponse {
 /// Sends one request. Errors are transport failures (no HTTP answer); their
 /// message describes the failure without naming the request.
 pub trait Transport {
-    /// Sends `request` and reads the whole answer.
+    /// Sends `request` (with its body, if any) and reads the whole answer.
     fn send(&self, request: &HttpRequest) -> Result<HttpResponse, ConnectorError>;
 }
 
 impl<T: Transport + ?Sized> Transport for &T {
     fn send(&self, request: &HttpRequest) -> Result<HttpResponse, ConnectorError> {
         (**self).send(request)
+    }
+}
+
+/// The profile of a user to create.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewUser {
+    /// Email address, also the `userName`.
+    pub email: String,
+    /// Given name.
+    pub first_name: String,
+    /// Family name.
+    pub last_name: String,
+}
+
+/// A change of group membership.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MemberChange {
+    /// Adds the user to the group.
+    Add,
+    /// Removes the user from the group.
+    Remove,
+}
+
+impl MemberChange {
+    /// The PATCH op name sent for this change.
+    pub fn op(self) -> &'static str {
+        match self {
+            Self::Add => MEMBER_ADD_OP,
+            Self::Remove => MEMBER_REMOVE_OP,
+        }
+    }
+}
+
+/// Turns a `not-found` error into `None`, for callers to which absence is an
+/// answer rather than a failure.
+pub fn found<T>(result: Result<T, ConnectorError>) -> Result<Option<T>, ConnectorError> {
+    match result {
+        Ok(value) => Ok(Some(value)),
+        Err(e) if e.kind == ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
     }
 }
 
@@ -108,49 +193,170 @@ impl<T: Transport> ScimClient<T> {
         self.list(&format!("/Groups?startIndex={start_index}&count={count}"))
     }
 
+    /// `GET /Users/<id>`, read fresh every time.
+    pub fn get_user(&self, id: &str) -> Result<ScimUser, ConnectorError> {
+        let request = self.request(HttpMethod::Get, user_path(id), None);
+        let response = self.call(&request)?;
+        parse_object(&request, &response.body, "a SCIM user")
+    }
+
+    /// `GET /Users?filter=email eq "<email>"`: the user with this email, if
+    /// any. Items that do not carry the email (a server ignoring the filter)
+    /// are not taken for it.
+    pub fn find_user_by_email(&self, email: &str) -> Result<Option<ScimUser>, ConnectorError> {
+        // A filter value is a JSON string: quotes and backslashes are escaped.
+        let filter = format!("email eq {}", Value::String(email.to_string()));
+        let request = self.request(
+            HttpMethod::Get,
+            format!("/Users?filter={}", encode_query_value(&filter)),
+            None,
+        );
+        let response = self.call(&request)?;
+        let list = ListResponse::parse(&response.body)
+            .map_err(|why| bad_response(format!("{}: {why}", request.label())))?;
+        let same = |value: &Option<String>| {
+            value
+                .as_deref()
+                .is_some_and(|v| v.trim().eq_ignore_ascii_case(email))
+        };
+        Ok(list
+            .resources
+            .into_iter()
+            .filter_map(from_item::<ScimUser>)
+            .find(|u| same(&u.user_name) || u.emails.iter().any(|e| same(&e.value))))
+    }
+
+    /// `POST /Users` with a core-schema user and no role (Notion then makes
+    /// the user a `member`). A 409 comes back as an `already-exists` error.
+    pub fn create_user(&self, user: &NewUser) -> Result<ScimUser, ConnectorError> {
+        let body = json!({
+            "schemas": [USER_SCHEMA],
+            "userName": user.email,
+            "name": {
+                "givenName": user.first_name,
+                "familyName": user.last_name,
+                "formatted": format!("{} {}", user.first_name, user.last_name),
+            },
+            "emails": [{"value": user.email, "primary": true, "type": "work"}],
+            "active": true,
+        });
+        let request = self.request(HttpMethod::Post, "/Users".into(), Some(&body));
+        let response = self.call(&request)?;
+        parse_object(&request, &response.body, "a SCIM user").map_err(|mut e| {
+            e.message.push_str("; the account may have been created");
+            e
+        })
+    }
+
+    /// `PATCH /Users/<id>` setting the workspace role (value-as-object form,
+    /// no `path`). Returns the user when the answer has a body (200), `None`
+    /// when it has none (204).
+    pub fn patch_user_role(&self, id: &str, role: &str) -> Result<Option<ScimUser>, ConnectorError> {
+        let body = json!({
+            "schemas": [PATCH_OP_SCHEMA],
+            "Operations": [{
+                "op": ROLE_CHANGE_OP,
+                "value": {NOTION_USER_EXTENSION: {"role": role}},
+            }],
+        });
+        let request = self.request(HttpMethod::Patch, user_path(id), Some(&body));
+        let response = self.call(&request)?;
+        if is_blank(&response.body) {
+            return Ok(None);
+        }
+        parse_object(&request, &response.body, "a SCIM user").map(Some)
+    }
+
+    /// `DELETE /Users/<id>`: removes the user from the workspace.
+    pub fn delete_user(&self, id: &str) -> Result<(), ConnectorError> {
+        let request = self.request(HttpMethod::Delete, user_path(id), None);
+        self.call(&request).map(drop)
+    }
+
     /// `GET /Groups/<id>`, members included.
     pub fn get_group(&self, id: &str) -> Result<ScimGroup, ConnectorError> {
-        let request = self.request(format!("/Groups/{}", encode_segment(id)));
-        let body = self.get(&request)?;
-        serde_json::from_slice(&body)
-            .ok()
-            .and_then(from_item::<ScimGroup>)
-            .ok_or_else(|| {
-                bad_response(format!("{}: the body is not a SCIM group", request.label()))
-            })
+        let request = self.request(HttpMethod::Get, group_path(id), None);
+        let response = self.call(&request)?;
+        parse_object(&request, &response.body, "a SCIM group")
+    }
+
+    /// `PATCH /Groups/<id>` adding or removing one member with an Entra-style
+    /// value list; the member list is never replaced as a whole.
+    ///
+    /// Returns the member ids the answer lists, or `None` when it lists none:
+    /// no body (204) or a group without a `members` attribute.
+    pub fn patch_group_members(
+        &self,
+        id: &str,
+        change: MemberChange,
+        user_id: &str,
+    ) -> Result<Option<Vec<String>>, ConnectorError> {
+        let body = json!({
+            "schemas": [PATCH_OP_SCHEMA],
+            "Operations": [{
+                "op": change.op(),
+                "path": "members",
+                "value": [{"value": user_id}],
+            }],
+        });
+        let request = self.request(HttpMethod::Patch, group_path(id), Some(&body));
+        let response = self.call(&request)?;
+        if is_blank(&response.body) {
+            return Ok(None);
+        }
+        let value: Value = parse_object(&request, &response.body, "a SCIM group")?;
+        if value.get("members").is_none_or(Value::is_null) {
+            return Ok(None);
+        }
+        let group: ScimGroup = from_item(value).ok_or_else(|| {
+            bad_response(format!("{}: the body is not a SCIM group", request.label()))
+        })?;
+        Ok(Some(
+            group
+                .members
+                .into_iter()
+                .filter_map(|m| m.value.map(|v| v.trim().to_string()))
+                .collect(),
+        ))
     }
 
     fn list(&self, path_and_query: &str) -> Result<ListResponse, ConnectorError> {
-        let request = self.request(path_and_query.to_string());
-        let body = self.get(&request)?;
-        ListResponse::parse(&body)
+        let request = self.request(HttpMethod::Get, path_and_query.to_string(), None);
+        let response = self.call(&request)?;
+        ListResponse::parse(&response.body)
             .map_err(|why| bad_response(format!("{}: {why}", request.label())))
     }
 
-    fn request(&self, path_and_query: String) -> HttpRequest {
+    fn request(&self, method: HttpMethod, path_and_query: String, body: Option<&Value>) -> HttpRequest {
+        let mut headers = vec![
+            ("authorization".into(), format!("Bearer {}", self.token)),
+            ("accept".into(), "application/scim+json".into()),
+            (
+                "user-agent".into(),
+                concat!("baton-notion/", env!("CARGO_PKG_VERSION")).into(),
+            ),
+        ];
+        if body.is_some() {
+            headers.push(("content-type".into(), "application/json".into()));
+        }
         HttpRequest {
+            method,
             base: self.base.clone(),
             path_and_query,
-            headers: vec![
-                ("authorization".into(), format!("Bearer {}", self.token)),
-                ("accept".into(), "application/scim+json".into()),
-                (
-                    "user-agent".into(),
-                    concat!("baton-notion/", env!("CARGO_PKG_VERSION")).into(),
-                ),
-            ],
+            headers,
+            body: body.map(|b| b.to_string().into_bytes()),
         }
     }
 
-    /// Sends a GET and returns the body of a 2xx answer; anything else
-    /// becomes a typed error naming the request.
-    fn get(&self, request: &HttpRequest) -> Result<Vec<u8>, ConnectorError> {
+    /// Sends a request and returns a 2xx answer; anything else becomes a
+    /// typed error naming the request.
+    fn call(&self, request: &HttpRequest) -> Result<HttpResponse, ConnectorError> {
         let response = self.transport.send(request).map_err(|mut e| {
             e.message = format!("{}: {}", request.label(), e.message);
             e
         })?;
         if (200..300).contains(&response.status) {
-            return Ok(response.body);
+            return Ok(response);
         }
         Err(status::status_error(
             &request.label(),
@@ -161,6 +367,31 @@ impl<T: Transport> ScimClient<T> {
             now_unix_secs(),
         ))
     }
+}
+
+fn user_path(id: &str) -> String {
+    format!("/Users/{}", encode_segment(id))
+}
+
+fn group_path(id: &str) -> String {
+    format!("/Groups/{}", encode_segment(id))
+}
+
+/// True for an empty (or whitespace-only) body.
+fn is_blank(body: &[u8]) -> bool {
+    body.iter().all(u8::is_ascii_whitespace)
+}
+
+/// Parses a body that must be one JSON object of shape `T`.
+fn parse_object<T: serde::de::DeserializeOwned>(
+    request: &HttpRequest,
+    body: &[u8],
+    what: &str,
+) -> Result<T, ConnectorError> {
+    serde_json::from_slice(body)
+        .ok()
+        .and_then(from_item::<T>)
+        .ok_or_else(|| bad_response(format!("{}: the body is not {what}", request.label())))
 }
 
 /// Wall-clock seconds, for `Retry-After` dates; `None` if the clock is odd.
@@ -178,6 +409,20 @@ pub fn encode_segment(id: &str) -> String {
     for b in id.bytes() {
         // `.` is encoded too, so that `..` cannot climb out of the collection.
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Percent-encodes a query parameter value (everything but RFC 3986
+/// unreserved characters), so that `&`, `#`, `+` or spaces stay in the value.
+pub fn encode_query_value(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
             out.push(b as char);
         } else {
             out.push_str(&format!("%{b:02X}"));

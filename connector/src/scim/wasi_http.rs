@@ -1,17 +1,19 @@
 //! The [`Transport`] over `wasi:http/outgoing-handler`.
 //!
-//! One call sends one request and blocks until the whole body has arrived;
+//! One call sends one request (writing its body, if any, in chunks of at most
+//! 4096 bytes) and blocks until the whole answer body has arrived;
 //! there is no retry, redirect following or caching here. Transport failures
 //! (`error-code`) become `unavailable` or `deadline-exceeded` so that the host
 //! retries them, except the few that cannot heal by waiting.
 
 use wasi::http::outgoing_handler;
 use wasi::http::types::{
-    ErrorCode, Fields, IncomingBody, IncomingResponse, Method, OutgoingRequest, Scheme,
+    ErrorCode, Fields, IncomingBody, IncomingResponse, Method, OutgoingBody, OutgoingRequest,
+    Scheme,
 };
-use wasi::io::streams::StreamError;
+use wasi::io::streams::{Error as StreamFailure, StreamError};
 
-use super::{HttpRequest, HttpResponse, Transport};
+use super::{HttpMethod, HttpRequest, HttpResponse, Transport};
 use crate::baton::connector::types::{ConnectorError, ErrorKind};
 use crate::config::UrlScheme;
 use crate::error::{bad_response, error, internal};
@@ -20,6 +22,8 @@ use crate::error::{bad_response, error, internal};
 const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
 /// Bytes asked for per read.
 const READ_CHUNK: u64 = 64 * 1024;
+/// Most bytes `blocking-write-and-flush` accepts per call.
+const WRITE_CHUNK: usize = 4096;
 
 /// Sends requests through the host's `wasi:http` implementation.
 pub struct WasiHttp;
@@ -27,7 +31,19 @@ pub struct WasiHttp;
 impl Transport for WasiHttp {
     fn send(&self, request: &HttpRequest) -> Result<HttpResponse, ConnectorError> {
         let outgoing = build(request)?;
+        // The body handle must be taken before the request is handed over.
+        let body = match &request.body {
+            Some(_) => Some(
+                outgoing
+                    .body()
+                    .map_err(|()| internal("wasi:http request body was already taken"))?,
+            ),
+            None => None,
+        };
         let future = outgoing_handler::handle(outgoing, None).map_err(|c| transport_error(&c))?;
+        if let (Some(body), Some(bytes)) = (body, &request.body) {
+            write_body(body, bytes)?;
+        }
         let response = loop {
             // The pollable is a child of the future: drop it before the future.
             let pollable = future.subscribe();
@@ -45,13 +61,55 @@ impl Transport for WasiHttp {
     }
 }
 
-/// Builds the `outgoing-request` for a GET.
+/// Writes the whole request body, then finishes it (no trailers).
+fn write_body(body: OutgoingBody, bytes: &[u8]) -> Result<(), ConnectorError> {
+    let stream = body
+        .write()
+        .map_err(|()| internal("wasi:http request body stream was already taken"))?;
+    for chunk in bytes.chunks(WRITE_CHUNK) {
+        stream
+            .blocking_write_and_flush(chunk)
+            .map_err(|e| stream_error("sending the request body", e))?;
+    }
+    // The stream is a child of the body: drop it before finishing the body.
+    drop(stream);
+    OutgoingBody::finish(body, None).map_err(|c| transport_error(&c))
+}
+
+/// Describes a failed stream operation.
+fn stream_error(doing: &str, e: StreamError) -> ConnectorError {
+    match e {
+        StreamError::Closed => error(
+            ErrorKind::Unavailable,
+            format!("{doing} failed: the stream was closed"),
+        ),
+        StreamError::LastOperationFailed(e) => failed_operation(doing, &e),
+    }
+}
+
+/// Classifies the error of a failed stream operation.
+fn failed_operation(doing: &str, e: &StreamFailure) -> ConnectorError {
+    match wasi::http::types::http_error_code(e) {
+        Some(code) => transport_error(&code),
+        None => error(
+            ErrorKind::Unavailable,
+            format!("{doing} failed: {}", e.to_debug_string()),
+        ),
+    }
+}
+
+/// Builds the `outgoing-request`, headers included.
 fn build(request: &HttpRequest) -> Result<OutgoingRequest, ConnectorError> {
-    let entries: Vec<(String, Vec<u8>)> = request
+    let mut entries: Vec<(String, Vec<u8>)> = request
         .headers
         .iter()
         .map(|(name, value)| (name.clone(), value.clone().into_bytes()))
         .collect();
+    // A declared length lets the body go out unchunked; wasi:http checks that
+    // exactly this many bytes are written.
+    if let Some(body) = &request.body {
+        entries.push(("content-length".into(), body.len().to_string().into_bytes()));
+    }
     // Never echo the header values: one of them is the token.
     let headers = Fields::from_list(&entries)
         .map_err(|e| internal(format!("wasi:http refused the request headers ({e:?})")))?;
@@ -67,8 +125,14 @@ fn build(request: &HttpRequest) -> Result<OutgoingRequest, ConnectorError> {
             format!("wasi:http refused the {what}"),
         )
     };
+    let method = match request.method {
+        HttpMethod::Get => Method::Get,
+        HttpMethod::Post => Method::Post,
+        HttpMethod::Patch => Method::Patch,
+        HttpMethod::Delete => Method::Delete,
+    };
     outgoing
-        .set_method(&Method::Get)
+        .set_method(&method)
         .map_err(|()| refused("method"))?;
     outgoing
         .set_scheme(Some(&scheme))
@@ -123,13 +187,7 @@ fn read_body(incoming: &IncomingBody) -> Result<Vec<u8>, ConnectorError> {
             }
             Err(StreamError::Closed) => return Ok(body),
             Err(StreamError::LastOperationFailed(e)) => {
-                return Err(match wasi::http::types::http_error_code(&e) {
-                    Some(code) => transport_error(&code),
-                    None => error(
-                        ErrorKind::Unavailable,
-                        format!("reading the response body failed: {}", e.to_debug_string()),
-                    ),
-                })
+                return Err(failed_operation("reading the response body", &e))
             }
         }
     }

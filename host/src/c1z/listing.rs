@@ -48,6 +48,7 @@ pub struct GrantFilter {
 }
 
 impl ResourceFilter {
+    /// The (column, value) equality conditions this filter adds to the query.
     pub(crate) fn conditions(&self) -> Vec<(&'static str, String)> {
         let mut c = Vec::new();
         push(&mut c, "resource_type_id", &self.resource_type);
@@ -60,6 +61,7 @@ impl ResourceFilter {
 }
 
 impl EntitlementFilter {
+    /// The (column, value) equality conditions this filter adds to the query.
     pub(crate) fn conditions(&self) -> Vec<(&'static str, String)> {
         let mut c = Vec::new();
         push(&mut c, "resource_type_id", &self.resource_type);
@@ -69,6 +71,7 @@ impl EntitlementFilter {
 }
 
 impl GrantFilter {
+    /// The (column, value) equality conditions this filter adds to the query.
     pub(crate) fn conditions(&self) -> Vec<(&'static str, String)> {
         let mut c = Vec::new();
         push(&mut c, "entitlement_id", &self.entitlement_id);
@@ -89,7 +92,9 @@ fn push(c: &mut Vec<(&'static str, String)>, col: &'static str, v: &Option<Strin
 /// The table and message type behind a listing.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Table {
+    /// SQLite table name.
     pub name: &'static str,
+    /// Full protobuf message name of its `data` blobs.
     pub message: &'static str,
 }
 
@@ -125,6 +130,7 @@ pub struct Objects<'r, T> {
 }
 
 impl<'r, T: prost::Message + Default> Objects<'r, T> {
+    /// A listing of `table` rows of `sync_id` matching all `conditions`.
     pub(crate) fn new(
         reader: &'r C1zReader,
         table: Table,

@@ -13,6 +13,7 @@ use prost_types::{value::Kind, Any, Struct, Value};
 /// Longest resource type id Baton's validation accepts.
 const MAX_TYPE_ID_BYTES: usize = 1024;
 
+/// Checks a resource type: non-empty id of at most 1024 bytes, resolvable annotations.
 pub fn resource_type(rt: &proto::ResourceType) -> Result<(), C1zError> {
     let bad = |p: String| C1zError::invalid("resource type", &rt.id, p);
     if rt.id.is_empty() {
@@ -26,7 +27,8 @@ pub fn resource_type(rt: &proto::ResourceType) -> Result<(), C1zError> {
     annotations(&rt.annotations).map_err(bad)
 }
 
-/// `traits` are those of the resource's type when it was already written.
+/// Checks a resource: complete id and parent, resolvable annotations, and the trait
+/// annotation its type's `traits` (when the type was already written) call for.
 pub fn resource(r: &Resource, traits: Option<&[i32]>) -> Result<(), C1zError> {
     let key = r.id.as_ref().map(ResourceId::key).unwrap_or_default();
     let bad = |p: String| C1zError::invalid("resource", &key, p);
@@ -37,6 +39,7 @@ pub fn resource(r: &Resource, traits: Option<&[i32]>) -> Result<(), C1zError> {
     Ok(())
 }
 
+/// Checks an entitlement: non-empty id and a resource with a complete id.
 pub fn entitlement(e: &Entitlement) -> Result<(), C1zError> {
     let bad = |p: String| C1zError::invalid("entitlement", &e.id, p);
     if e.id.is_empty() {
@@ -45,6 +48,7 @@ pub fn entitlement(e: &Entitlement) -> Result<(), C1zError> {
     entitlement_parts(e).map_err(bad)
 }
 
+/// Checks a grant: non-empty id, entitlement with id and resource id, principal with id.
 pub fn grant(g: &Grant) -> Result<(), C1zError> {
     let bad = |p: String| C1zError::invalid("grant", &g.id, p);
     if g.id.is_empty() {

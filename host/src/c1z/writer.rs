@@ -68,8 +68,9 @@ impl C1zWriter {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
         };
-        if !dir.is_dir() {
-            return Err(C1zError::NotFound(dir));
+        if target.is_dir() {
+            let e = std::io::Error::new(std::io::ErrorKind::IsADirectory, "is a directory");
+            return Err(C1zError::io("write the c1z file", target, e));
         }
         let name = target.file_name().unwrap_or_default().to_string_lossy();
         let db_path = tempfile::Builder::new()
@@ -84,7 +85,6 @@ impl C1zWriter {
             "PRAGMA journal_mode = MEMORY;
              PRAGMA synchronous = OFF;
              PRAGMA locking_mode = EXCLUSIVE;
-             PRAGMA temp_store = MEMORY;
              PRAGMA cache_size = -65536;",
         )?;
         conn.execute_batch("BEGIN")?;
@@ -337,6 +337,7 @@ fn resource_id(r: Option<&Resource>) -> &ResourceId {
     r.and_then(|r| r.id.as_ref()).expect("validated")
 }
 
+/// Decodes a stored blob, naming the table and row when it is corrupt.
 pub(crate) fn decode<M: Message + Default>(
     table: &'static str,
     row_id: i64,
@@ -350,3 +351,7 @@ pub(crate) fn decode<M: Message + Default>(
         source,
     })
 }
+
+#[cfg(test)]
+#[path = "writer_tests.rs"]
+mod tests;

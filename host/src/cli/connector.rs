@@ -15,7 +15,7 @@ use clap::{Arg, ArgAction, ArgMatches, Args, Command, FromArgMatches};
 use super::logging::{self, LogFormat};
 use crate::bindings::types::{ConfigValue, ConnectorMetadata};
 use crate::bindings::CONTRACT_VERSION;
-use crate::provision::{provision, ProvisionRequest};
+use crate::provision::{self, ProvisionRequest};
 use crate::runtime::{
     ConnectorComponent, EgressPolicy, Origin, RunPolicy, Runtime, NOTION_COMPONENT,
 };
@@ -215,12 +215,17 @@ fn run(args: Vec<OsString>) -> anyhow::Result<()> {
         egress: egress_policy(&metadata, &config)?,
         request_timeout: Duration::from_secs(host.http_timeout_seconds),
     };
+    // Ids and profiles are checked before anything is sent upstream.
+    let action = match &action {
+        Some(request) => Some(provision::prepare(&metadata, request, &host.file)?),
+        None => None,
+    };
     let mut instance = component.instantiate(policy)?;
     instance.configure(&metadata, &config)?;
     instance.validate()?;
 
     if let Some(action) = action {
-        let outcome = provision(&mut instance, &metadata, &action, &host.file)?;
+        let outcome = provision::execute(&mut instance, &action)?;
         tracing::debug!(requests = instance.requests_sent(), "{outcome}");
         match log_format {
             LogFormat::Json => println!("{}", serde_json::to_string(&outcome)?),

@@ -36,7 +36,7 @@ struct Cli {
     /// The path to the c1z file to work with.
     #[arg(short = 'f', long = "file", default_value = "sync.c1z", global = true)]
     file: PathBuf,
-    /// The format to output results in: (console, json)
+    /// The format to output results in
     #[arg(
         short = 'o',
         long = "output-format",
@@ -48,7 +48,7 @@ struct Cli {
     /// The sync ID to view data for. Will use the latest completed sync if not set.
     #[arg(long = "sync-id", global = true)]
     sync_id: Option<String>,
-    /// version for baton
+    /// Print version
     #[arg(short = 'v', long = "version", action = ArgAction::Version)]
     version: Option<bool>,
     #[command(subcommand)]

@@ -135,7 +135,7 @@ fn user_trait(u: &wit::UserTrait) -> UserTrait {
 }
 
 /// A profile map as a protobuf `Struct`; every value gets a kind, since Go's
-/// protojson rejects a `Value` without one.
+/// protojson rejects a `Value` without one, and non-finite numbers become null.
 pub fn profile_struct(entries: &[wit::ProfileEntry]) -> Struct {
     let fields: BTreeMap<String, Value> = entries
         .iter()
@@ -143,6 +143,8 @@ pub fn profile_struct(entries: &[wit::ProfileEntry]) -> Struct {
             let kind = match &e.value {
                 wit::ProfileValue::Null => Kind::NullValue(0),
                 wit::ProfileValue::Boolean(b) => Kind::BoolValue(*b),
+                // JSON (and Go's protojson) has no NaN or infinity.
+                wit::ProfileValue::Number(n) if !n.is_finite() => Kind::NullValue(0),
                 wit::ProfileValue::Number(n) => Kind::NumberValue(*n),
                 wit::ProfileValue::Text(s) => Kind::StringValue(s.clone()),
             };

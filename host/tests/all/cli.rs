@@ -6,7 +6,9 @@ use super::{server, TOKEN};
 
 fn baton_notion(args: &[&str], token: Option<&str>) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_baton-notion"));
-    cmd.args(args).env_remove("BATON_SCIM_TOKEN").env_remove("BATON_BASE_URL");
+    cmd.args(args)
+        .env_remove("BATON_SCIM_TOKEN")
+        .env_remove("BATON_BASE_URL");
     if let Some(token) = token {
         cmd.env("BATON_SCIM_TOKEN", token);
     }
@@ -26,9 +28,17 @@ fn assert_one_clear_error(out: &Output, needle: &str, secret: &str) {
     assert!(!out.status.success(), "exit status {:?}", out.status);
     let lines = stderr_lines(out);
     assert_eq!(lines.len(), 1, "one line on stderr, got {lines:#?}");
-    assert!(lines[0].contains(needle), "`{needle}` not in {:?}", lines[0]);
+    assert!(
+        lines[0].contains(needle),
+        "`{needle}` not in {:?}",
+        lines[0]
+    );
     assert!(!lines[0].contains("panicked"), "{:?}", lines[0]);
-    assert!(!secret.is_empty() && !lines[0].contains(secret), "the token leaked: {:?}", lines[0]);
+    assert!(
+        !secret.is_empty() && !lines[0].contains(secret),
+        "the token leaked: {:?}",
+        lines[0]
+    );
 }
 
 #[test]
@@ -38,7 +48,14 @@ fn sync_then_list_with_baton() {
     let file = dir.path().join("out.c1z");
     let file = file.to_str().unwrap();
     let out = baton_notion(
-        &["--base-url", &server.base_url(), "-f", file, "--log-format", "json"],
+        &[
+            "--base-url",
+            &server.base_url(),
+            "-f",
+            file,
+            "--log-format",
+            "json",
+        ],
         Some(TOKEN),
     );
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -50,16 +67,29 @@ fn sync_then_list_with_baton() {
         .args(["resources", "-f", file])
         .output()
         .unwrap();
-    assert!(listing.status.success(), "{}", String::from_utf8_lossy(&listing.stderr));
+    assert!(
+        listing.status.success(),
+        "{}",
+        String::from_utf8_lossy(&listing.stderr)
+    );
     let stdout = String::from_utf8_lossy(&listing.stdout);
     assert!(stdout.starts_with("ID "), "{stdout}");
     let first_user = &server.users()[0];
-    assert!(stdout.contains(first_user["id"].as_str().unwrap()), "{stdout}");
-    assert!(stdout.contains("Owner"), "the role resources are listed: {stdout}");
+    assert!(
+        stdout.contains(first_user["id"].as_str().unwrap()),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("Owner"),
+        "the role resources are listed: {stdout}"
+    );
     // Header, 30 users, 2 groups, 4 roles (Baton's table ends with a blank line).
     let rows = stdout.lines().filter(|l| !l.trim().is_empty()).count();
     assert_eq!(rows, 1 + 30 + 2 + 4, "{stdout}");
-    assert!(!std::fs::read(file).unwrap().windows(TOKEN.len()).any(|w| w == TOKEN.as_bytes()));
+    assert!(!std::fs::read(file)
+        .unwrap()
+        .windows(TOKEN.len())
+        .any(|w| w == TOKEN.as_bytes()));
 }
 
 #[test]
@@ -75,7 +105,14 @@ fn a_rejected_token_is_one_clear_line_without_the_token() {
     let file = dir.path().join("x.c1z");
     let wrong = "wrong-secret-value-123";
     let out = baton_notion(
-        &["--base-url", &server.base_url(), "-f", file.to_str().unwrap(), "--log-format", "json"],
+        &[
+            "--base-url",
+            &server.base_url(),
+            "-f",
+            file.to_str().unwrap(),
+            "--log-format",
+            "json",
+        ],
         Some(wrong),
     );
     assert_one_clear_error(&out, "rejected", wrong);
@@ -93,7 +130,11 @@ fn a_malformed_or_insecure_url_is_refused_before_any_request() {
 #[test]
 fn an_unreachable_server_is_one_clear_line() {
     // Bind and drop a listener to get a port nobody listens on.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let url = format!("http://127.0.0.1:{port}/scim/v2");
     let out = baton_notion(&["--base-url", &url, "--log-format", "json"], Some(TOKEN));
     assert_one_clear_error(&out, "validate", TOKEN);

@@ -1,13 +1,18 @@
 //! Integration tests: the real Notion component, run by the real host,
 //! against the test-server started in-process on an ephemeral port.
 
+mod c1z_writer;
 mod cli;
+mod provision;
+mod reader;
 mod sync;
 
 use std::path::Path;
 
 use baton_host::bindings::types::{ConfigValue, ConnectorMetadata};
-use baton_host::runtime::{ConnectorInstance, EgressPolicy, Origin, RunPolicy, Runtime, NOTION_COMPONENT};
+use baton_host::runtime::{
+    ConnectorInstance, EgressPolicy, Origin, RunPolicy, Runtime, NOTION_COMPONENT,
+};
 use baton_host::sync::{SyncError, SyncReport, SyncRun};
 use notion_scim_test_server::{Config, TestServer};
 
@@ -16,25 +21,42 @@ pub const TOKEN: &str = "integration-secret-token";
 
 /// Starts a test-server with `users` users and `groups` groups.
 pub fn server(users: usize, groups: usize) -> TestServer {
-    TestServer::start(Config { token: TOKEN.into(), users, groups, seed: 7, ..Default::default() })
-        .expect("test-server starts")
+    TestServer::start(Config {
+        token: TOKEN.into(),
+        users,
+        groups,
+        seed: 7,
+    })
+    .expect("test-server starts")
 }
 
 /// A configured instance of the embedded Notion component pointed at `base_url`.
 pub fn notion(base_url: &str, token: &str) -> (ConnectorInstance, ConnectorMetadata) {
     let runtime = Runtime::new().expect("runtime");
-    let component = runtime.load(NOTION_COMPONENT).expect("embedded component loads");
+    let component = runtime
+        .load(NOTION_COMPONENT)
+        .expect("embedded component loads");
     let policy = RunPolicy {
-        egress: EgressPolicy { allowed: vec![Origin::of_url(base_url).unwrap()] },
+        egress: EgressPolicy {
+            allowed: vec![Origin::of_url(base_url).unwrap()],
+        },
         ..Default::default()
     };
     let mut instance = component.instantiate(policy).expect("instantiates");
     let metadata = instance.metadata().expect("metadata");
     let config = vec![
-        ConfigValue { name: "scim-token".into(), value: token.into() },
-        ConfigValue { name: "base-url".into(), value: base_url.into() },
+        ConfigValue {
+            name: "scim-token".into(),
+            value: token.into(),
+        },
+        ConfigValue {
+            name: "base-url".into(),
+            value: base_url.into(),
+        },
     ];
-    instance.configure(&metadata, &config).expect("configure accepts the config");
+    instance
+        .configure(&metadata, &config)
+        .expect("configure accepts the config");
     (instance, metadata)
 }
 
@@ -43,4 +65,30 @@ pub fn sync_into(server: &TestServer, target: &Path) -> Result<SyncReport, SyncE
     let (mut instance, metadata) = notion(&server.base_url(), TOKEN);
     instance.validate()?;
     SyncRun::new(&mut instance, &metadata, target)?.run()
+}
+
+/// Runs the independent validator `tests/tools/c1z_check.py` on a c1z and
+/// returns its JSON report (with per-object lists when `lists`). Missing
+/// tooling fails the test: a silent skip would hide format regressions.
+pub fn c1z_check(path: &Path, lists: bool) -> serde_json::Value {
+    let checker = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tools/c1z_check.py");
+    let mut cmd = std::process::Command::new("python3");
+    cmd.arg(checker).arg(path);
+    if !lists {
+        cmd.arg("--no-lists");
+    }
+    let out = cmd
+        .output()
+        .expect("python3 is needed to run tests/tools/c1z_check.py");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !stderr.contains("No module named 'zstandard'"),
+        "run `pip install zstandard` (scripts/setup.sh does) so c1z_check.py can run"
+    );
+    assert!(
+        out.status.success(),
+        "c1z_check.py rejected {}:\n{stderr}",
+        path.display()
+    );
+    serde_json::from_slice(&out.stdout).expect("c1z_check.py prints JSON")
 }

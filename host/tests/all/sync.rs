@@ -7,7 +7,7 @@ use baton_host::c1z::{C1zReader, EntitlementFilter, GrantFilter, ResourceFilter}
 use notion_scim_test_server::{Fault, FaultRule};
 use serde_json::Value;
 
-use super::{server, sync_into};
+use super::{c1z_check, server, sync_into};
 
 const ROLE_EXT: &str = "urn:ietf:params:scim:schemas:extension:notion:2.0:User";
 const ROLES: [&str; 4] = ["owner", "membership_admin", "member", "restricted_member"];
@@ -25,10 +25,13 @@ fn expected_display_name(user: &Value) -> String {
     if let Some(s) = text(user, &["displayName"]).or(text(user, &["name", "formatted"])) {
         return s.to_string();
     }
-    let parts: Vec<&str> = [text(user, &["name", "givenName"]), text(user, &["name", "familyName"])]
-        .into_iter()
-        .flatten()
-        .collect();
+    let parts: Vec<&str> = [
+        text(user, &["name", "givenName"]),
+        text(user, &["name", "familyName"]),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
     if parts.is_empty() {
         text(user, &["userName"]).unwrap().to_string()
     } else {
@@ -44,7 +47,12 @@ fn full_sync_writes_every_resource_entitlement_and_grant() {
     let report = sync_into(&server, &target).expect("sync succeeds");
 
     // One validation request plus ceil(250/100) + ceil(5/100) list requests.
-    assert_eq!(server.request_count(), 1 + 3 + 1, "requests: {:?}", server.requests());
+    assert_eq!(
+        server.request_count(),
+        1 + 3 + 1,
+        "requests: {:?}",
+        server.requests()
+    );
 
     let users = server.users();
     let groups = server.groups();
@@ -62,9 +70,14 @@ fn full_sync_writes_every_resource_entitlement_and_grant() {
     assert_eq!(types, ["user", "group", "role"]);
 
     // Users, with their traits.
-    let by_id: BTreeMap<String, &Value> =
-        users.iter().map(|u| (u["id"].as_str().unwrap().to_string(), u)).collect();
-    let filter = ResourceFilter { resource_type: Some("user".into()), ..Default::default() };
+    let by_id: BTreeMap<String, &Value> = users
+        .iter()
+        .map(|u| (u["id"].as_str().unwrap().to_string(), u))
+        .collect();
+    let filter = ResourceFilter {
+        resource_type: Some("user".into()),
+        ..Default::default()
+    };
     let mut seen = BTreeSet::new();
     for r in reader.resources(sid, &filter) {
         let r = r.unwrap();
@@ -75,7 +88,10 @@ fn full_sync_writes_every_resource_entitlement_and_grant() {
         let t: UserTrait = r.annotations[0].to_msg().unwrap();
         let user_name = user["userName"].as_str().unwrap();
         assert_eq!(t.login, user_name);
-        assert!(t.emails.iter().any(|e| e.is_primary), "user {id} has a primary email");
+        assert!(
+            t.emails.iter().any(|e| e.is_primary),
+            "user {id} has a primary email"
+        );
         let want = if user["active"].as_bool().unwrap_or(true) {
             user_trait::status::Status::Enabled
         } else {
@@ -83,20 +99,32 @@ fn full_sync_writes_every_resource_entitlement_and_grant() {
         };
         assert_eq!(t.status.unwrap().status, want as i32, "status of {id}");
         let profile = t.profile.unwrap().fields;
-        assert!(profile.contains_key("email"), "profile of {id}: {profile:?}");
+        assert!(
+            profile.contains_key("email"),
+            "profile of {id}: {profile:?}"
+        );
         seen.insert(id);
     }
     assert_eq!(seen.len(), 250);
-    assert!(users.iter().any(|u| u["active"] == Value::Bool(false)), "the data has a disabled user");
+    assert!(
+        users.iter().any(|u| u["active"] == Value::Bool(false)),
+        "the data has a disabled user"
+    );
 
     // Groups and roles with their traits and entitlements.
-    let filter = ResourceFilter { resource_type: Some("group".into()), ..Default::default() };
+    let filter = ResourceFilter {
+        resource_type: Some("group".into()),
+        ..Default::default()
+    };
     let synced_groups: Vec<_> = reader.resources(sid, &filter).map(|r| r.unwrap()).collect();
     assert_eq!(synced_groups.len(), 5);
     for g in &synced_groups {
         let _: GroupTrait = g.annotations[0].to_msg().unwrap();
     }
-    let filter = ResourceFilter { resource_type: Some("role".into()), ..Default::default() };
+    let filter = ResourceFilter {
+        resource_type: Some("role".into()),
+        ..Default::default()
+    };
     let roles: BTreeSet<String> = reader
         .resources(sid, &filter)
         .map(|r| {
@@ -122,7 +150,10 @@ fn full_sync_writes_every_resource_entitlement_and_grant() {
     for u in &users {
         if let Some(role) = u.get(ROLE_EXT).and_then(|e| e["role"].as_str()) {
             if ROLES.contains(&role) {
-                want.insert(format!("role:{role}:assigned:user:{}", u["id"].as_str().unwrap()));
+                want.insert(format!(
+                    "role:{role}:assigned:user:{}",
+                    u["id"].as_str().unwrap()
+                ));
             }
         }
     }
@@ -135,14 +166,33 @@ fn full_sync_writes_every_resource_entitlement_and_grant() {
             ));
         }
     }
-    let grants: BTreeSet<String> =
-        reader.grants(sid, &GrantFilter::default()).map(|g| g.unwrap().id).collect();
+    let grants: BTreeSet<String> = reader
+        .grants(sid, &GrantFilter::default())
+        .map(|g| g.unwrap().id)
+        .collect();
     assert_eq!(grants, want);
     for role in ROLES {
-        let filter = GrantFilter { entitlement_id: Some(format!("role:{role}:assigned")), ..Default::default() };
-        assert!(reader.grants(sid, &filter).count() > 0, "someone holds {role}");
+        let filter = GrantFilter {
+            entitlement_id: Some(format!("role:{role}:assigned")),
+            ..Default::default()
+        };
+        assert!(
+            reader.grants(sid, &filter).count() > 0,
+            "someone holds {role}"
+        );
     }
-    assert_eq!(report.summary.dangling_references, 0, "{:?}", report.summary.dangling_examples);
+    assert_eq!(
+        report.summary.dangling_references, 0,
+        "{:?}",
+        report.summary.dangling_examples
+    );
+
+    // A second opinion on the format from the independent validator.
+    let check = c1z_check(&target, false);
+    assert_eq!(check["ok"], true, "{check}");
+    assert_eq!(check["warnings"], serde_json::json!([]), "{check}");
+    assert_eq!(check["baton_stats"]["user"], 250, "{check}");
+    assert_eq!(check["baton_stats"]["grants"], want.len(), "{check}");
 }
 
 #[test]
@@ -155,15 +205,27 @@ fn a_server_that_dies_mid_sync_leaves_the_previous_file_byte_identical() {
 
     // Validation and the first page of users succeed; then the server is gone.
     let next = server.request_count() as u64 + 1;
-    server.add_fault(FaultRule { fault: Fault::Drop, first_request: next + 2, count: None });
+    server.add_fault(FaultRule {
+        fault: Fault::Drop,
+        first_request: next + 2,
+        count: None,
+    });
     let err = sync_into(&server, &target).expect_err("the second sync fails");
     let message = format!("{err:#}");
     assert!(message.contains("list-resources"), "{message}");
 
-    assert_eq!(std::fs::read(&target).unwrap(), before, "the previous c1z is unchanged");
+    assert_eq!(
+        std::fs::read(&target).unwrap(),
+        before,
+        "the previous c1z is unchanged"
+    );
     let leftovers: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
-    assert_eq!(leftovers, ["sync.c1z"], "no temporary files are left behind");
+    assert_eq!(
+        leftovers,
+        ["sync.c1z"],
+        "no temporary files are left behind"
+    );
 }

@@ -1,0 +1,195 @@
+//! Creating and deleting users (workspace members).
+//!
+//! `create-account` adds a member with `POST /Users` (Notion also creates the
+//! Notion account when the email has none); `delete-resource` removes a
+//! member with `DELETE /Users/{id}`, which Notion documents as removal from
+//! the workspace plus sign-out, not deletion of the Notion account.
+
+use crate::baton::connector::types::{
+    ConnectorError, CreateAccountOutcome, ErrorKind, ProfileEntry, ProfileValue, ResourceRecord,
+};
+use crate::error::{bad_response, internal, invalid_argument};
+use crate::notes::Notes;
+use crate::provisioning::{non_empty_id, owners};
+use crate::scim::model::ScimUser;
+use crate::scim::{found, NewUser, ScimClient, Transport};
+use crate::users::map_user;
+
+/// Profile keys read by `create-account`, as declared in the
+/// account-creation schema (`crate::users::account_creation_schema`).
+const EMAIL: &str = "email";
+const FIRST_NAME: &str = "first_name";
+const LAST_NAME: &str = "last_name";
+
+/// `create-account`: validates the profile, then `POST /Users`. On a 409
+/// the existing user is looked up by email.
+pub fn create_account<T: Transport>(
+    client: &ScimClient<T>,
+    profile: &[ProfileEntry],
+    notes: &mut Notes,
+) -> Result<CreateAccountOutcome, ConnectorError> {
+    let new_user = new_user(profile)?;
+    let email = new_user.email.as_str();
+    match client.create_user(&new_user) {
+        Ok(created) => {
+            let resource = to_record(created, "POST /Users", notes)?;
+            notes.info(format!(
+                "created user {} ({email}) in the Notion workspace",
+                resource.id.resource
+            ));
+            Ok(CreateAccountOutcome::Created(resource))
+        }
+        Err(e) if e.kind == ErrorKind::AlreadyExists => {
+            let existing = lookup_existing(client, email, notes);
+            notes.info(format!(
+                "user {email} already exists in the Notion workspace ({})",
+                match &existing {
+                    Some(r) => format!("id {}", r.id.resource),
+                    None => "it could not be read back".into(),
+                }
+            ));
+            Ok(CreateAccountOutcome::AlreadyExists(existing))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// The existing user with `email`, if the lookup finds and maps it. A failed
+/// lookup is logged, not returned: the account's existence is the answer.
+fn lookup_existing<T: Transport>(
+    client: &ScimClient<T>,
+    email: &str,
+    notes: &mut Notes,
+) -> Option<ResourceRecord> {
+    match client.find_user_by_email(email) {
+        Ok(Some(user)) => map_user(user, notes).map(|m| m.resource),
+        Ok(None) => {
+            notes.warn(format!(
+                "POST /Users answered 409 but no user with email {email} was found"
+            ));
+            None
+        }
+        Err(e) => {
+            notes.warn(format!(
+                "looking up the existing user {email} failed: {}",
+                e.message
+            ));
+            None
+        }
+    }
+}
+
+/// Maps a user returned by a write; one without id or userName is unusable.
+fn to_record(
+    user: ScimUser,
+    request: &str,
+    notes: &mut Notes,
+) -> Result<ResourceRecord, ConnectorError> {
+    map_user(user, notes).map(|m| m.resource).ok_or_else(|| {
+        bad_response(format!(
+            "{request}: the answer has no user id or userName; the account may have been created"
+        ))
+    })
+}
+
+/// Reads the three required profile fields; nothing is sent when one is
+/// missing, empty or not text, or when the email is not an address.
+fn new_user(profile: &[ProfileEntry]) -> Result<NewUser, ConnectorError> {
+    let email = text_field(profile, EMAIL)?;
+    check_email(&email)?;
+    Ok(NewUser {
+        email,
+        first_name: text_field(profile, FIRST_NAME)?,
+        last_name: text_field(profile, LAST_NAME)?,
+    })
+}
+
+/// The trimmed text of a required profile field.
+fn text_field(profile: &[ProfileEntry], key: &str) -> Result<String, ConnectorError> {
+    let entry = profile
+        .iter()
+        .find(|e| e.key == key)
+        .ok_or_else(|| invalid_argument(format!("the profile field `{key}` is required")))?;
+    let kind = match &entry.value {
+        ProfileValue::Text(text) if !text.trim().is_empty() => return Ok(text.trim().into()),
+        ProfileValue::Text(_) => "empty",
+        ProfileValue::Null => "null",
+        ProfileValue::Boolean(_) => "a boolean",
+        ProfileValue::Number(_) => "a number",
+    };
+    Err(invalid_argument(format!(
+        "the profile field `{key}` must be non-empty text, not {kind}"
+    )))
+}
+
+/// Refuses what cannot be an email address: no `@`, nothing on one side of
+/// it, or whitespace and control characters.
+fn check_email(email: &str) -> Result<(), ConnectorError> {
+    let problem = match email.rsplit_once('@') {
+        None => Some("it has no '@'"),
+        Some((local, domain)) if local.is_empty() || domain.is_empty() => {
+            Some("a part around '@' is empty")
+        }
+        Some(_) if email.chars().any(|c| c.is_whitespace() || c.is_control()) => {
+            Some("it contains whitespace")
+        }
+        Some(_) => None,
+    };
+    match problem {
+        Some(why) => Err(invalid_argument(format!(
+            "the profile field `{EMAIL}` is not an email address ({why}): {email:?}"
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// `delete-resource` of a user: removes the member from the workspace.
+///
+/// Reads the user first (`Ok(false)` when absent), refuses to remove the last
+/// owner, sends `DELETE /Users/{id}`, then reads the user again and reports
+/// success only when it is gone (404) or inactive, which Notion treats as
+/// removed.
+pub fn delete<T: Transport>(
+    client: &ScimClient<T>,
+    id: &str,
+    notes: &mut Notes,
+) -> Result<bool, ConnectorError> {
+    let id = non_empty_id(id, "user")?;
+    let Some(user) = found(client.get_user(id))? else {
+        notes.info(format!(
+            "user {id} is not in the Notion workspace; nothing to delete"
+        ));
+        return Ok(false);
+    };
+    if user.active == Some(false) {
+        notes.info(format!(
+            "user {id} is inactive, which Notion treats as removed; nothing to delete"
+        ));
+        return Ok(false);
+    }
+    if owners::is_owner(&user) {
+        owners::ensure_not_last_owner(client, id, &format!("delete user {id}"), notes)?;
+    }
+    if found(client.delete_user(id))?.is_none() {
+        notes.info(format!(
+            "user {id} was already gone when DELETE was sent; nothing deleted"
+        ));
+        return Ok(false);
+    }
+    match found(client.get_user(id))? {
+        Some(after) if after.active != Some(false) => Err(internal(format!(
+            "user {id} still exists after DELETE"
+        ))),
+        after => {
+            notes.info(format!(
+                "deleted user {id} from the Notion workspace (confirmed: {})",
+                if after.is_some() { "now inactive" } else { "now absent" }
+            ));
+            Ok(true)
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "users_tests.rs"]
+mod tests;
