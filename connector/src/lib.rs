@@ -166,7 +166,9 @@ impl Guest for NotionConnector {
 
     fn revoke_grant(grant: Grant) -> Result<RevokeOutcome, ConnectorError> {
         match grant.entitlement.resource.resource_type.as_str() {
-            roles::TYPE_ID => logged(|notes| provisioning::roles::revoke(&client()?, &grant, notes)),
+            roles::TYPE_ID => {
+                logged(|notes| provisioning::roles::revoke(&client()?, &grant, notes))
+            }
             groups::TYPE_ID => {
                 logged(|notes| provisioning::groups::revoke(&client()?, &grant, notes))
             }

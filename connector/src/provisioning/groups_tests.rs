@@ -48,7 +48,8 @@ fn grants() {
     type Want = Result<bool, (ErrorKind, &'static str)>;
     type Case = (&'static str, Vec<Answer>, Vec<Call>, Want);
     let add = || patch_call(G1, member_patch("Add", "u1"));
-    let cases: Vec<Case> = vec![
+    let cases: Vec<Case> =
+        vec![
         (
             "added, answered with the members",
             vec![ok(&group("g1", &["u2"])), ok(&group("g1", &["u2", "u1"]))],
@@ -124,7 +125,11 @@ fn grants() {
                 } else {
                     "user u1 is already a member of group g1"
                 };
-                assert!(notes.has(LogLevel::Info, info), "{name}: {:?}", notes.lines());
+                assert!(
+                    notes.has(LogLevel::Info, info),
+                    "{name}: {:?}",
+                    notes.lines()
+                );
             }
             (Err(e), Err((kind, needle))) => {
                 assert_eq!(e.kind, kind, "{name}");
@@ -207,13 +212,31 @@ fn revokes() {
 #[test]
 fn invalid_memberships_send_nothing() {
     let cases = [
-        (rid("user", "u1"), ent("group", "g1", "assigned"), "not `assigned`"),
-        (rid("user", "u1"), ent("group", "", "member"), "the group id is empty"),
-        (rid("group", "g2"), ent("group", "g1", "member"), "not a principal of type `group`"),
-        (rid("user", ""), ent("group", "g1", "member"), "the user id is empty"),
+        (
+            rid("user", "u1"),
+            ent("group", "g1", "assigned"),
+            "not `assigned`",
+        ),
+        (
+            rid("user", "u1"),
+            ent("group", "", "member"),
+            "the group id is empty",
+        ),
+        (
+            rid("group", "g2"),
+            ent("group", "g1", "member"),
+            "not a principal of type `group`",
+        ),
+        (
+            rid("user", ""),
+            ent("group", "g1", "member"),
+            "the user id is empty",
+        ),
     ];
     for (principal, entitlement, needle) in cases {
-        let (got, _) = run(&[], &[], needle, |c, n| grant(c, &principal, &entitlement, n));
+        let (got, _) = run(&[], &[], needle, |c, n| {
+            grant(c, &principal, &entitlement, n)
+        });
         let e = got.unwrap_err();
         assert_eq!(e.kind, ErrorKind::InvalidArgument, "{needle}");
         assert!(e.message.contains(needle), "{needle}: {}", e.message);
@@ -222,6 +245,10 @@ fn invalid_memberships_send_nothing() {
             principal: principal.clone(),
         };
         let (got, _) = run(&[], &[], needle, |c, n| revoke(c, &g, n));
-        assert_eq!(got.unwrap_err().kind, ErrorKind::InvalidArgument, "{needle}");
+        assert_eq!(
+            got.unwrap_err().kind,
+            ErrorKind::InvalidArgument,
+            "{needle}"
+        );
     }
 }

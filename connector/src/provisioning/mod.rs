@@ -23,7 +23,10 @@ use crate::error::{invalid_argument, not_found};
 
 /// The id of a principal that must be a user, refused (with no request)
 /// when it is of another type or empty.
-pub fn user_principal<'a>(principal: &'a ResourceId, what: &str) -> Result<&'a str, ConnectorError> {
+pub fn user_principal<'a>(
+    principal: &'a ResourceId,
+    what: &str,
+) -> Result<&'a str, ConnectorError> {
     if principal.resource_type != crate::users::TYPE_ID {
         return Err(invalid_argument(format!(
             "only users can receive {what}, not a principal of type `{}`",
@@ -55,7 +58,8 @@ pub fn name_missing(what: &str, id: &str) -> impl FnOnce(ConnectorError) -> Conn
     }
 }
 
-/// True when `id` is among `ids`; SCIM ids are UUIDs, so case is ignored.
+/// Whether two SCIM ids are the same; they are UUIDs, so case and
+/// surrounding blanks are ignored.
 pub fn same_id(a: &str, b: &str) -> bool {
     a.trim().eq_ignore_ascii_case(b.trim())
 }

@@ -134,7 +134,10 @@ mod tests {
             ),
             // The second page has one: startIndex advances by items received.
             (
-                vec![page1.clone(), users_page(150, &[("u5", Some("owner"), true)])],
+                vec![
+                    page1.clone(),
+                    users_page(150, &[("u5", Some("owner"), true)]),
+                ],
                 true,
                 vec![
                     "/Users?startIndex=1&count=100",
@@ -173,8 +176,8 @@ mod tests {
         let fake = FakeTransport::new();
         fake.push(200, &users_page(1, &[("u1", Some("owner"), true)]));
         let mut notes = Notes::new();
-        let e = ensure_not_last_owner(&client(&fake), "u1", "delete user u1", &mut notes)
-            .unwrap_err();
+        let e =
+            ensure_not_last_owner(&client(&fake), "u1", "delete user u1", &mut notes).unwrap_err();
         assert_eq!(
             e.kind,
             crate::baton::connector::types::ErrorKind::FailedPrecondition

@@ -51,7 +51,13 @@ fn role_grant(role: &str) -> Grant {
 
 #[test]
 fn grants() {
-    type Case = (&'static str, &'static str, Vec<Answer>, Vec<Call>, Option<&'static str>);
+    type Case = (
+        &'static str,
+        &'static str,
+        Vec<Answer>,
+        Vec<Call>,
+        Option<&'static str>,
+    );
     let patch = |role| patch_call(U1, role_patch(role));
     // (name, role granted, answers, requests, replaced role); changed unless
     // no PATCH was sent.
@@ -130,7 +136,11 @@ fn grants() {
         } else {
             format!("user u1 already holds the {role} role")
         };
-        assert!(notes.has(LogLevel::Info, &info), "{name}: {:?}", notes.lines());
+        assert!(
+            notes.has(LogLevel::Info, &info),
+            "{name}: {:?}",
+            notes.lines()
+        );
         if name == "a user without a role" {
             assert!(notes.has(LogLevel::Warn, "user u1 has no workspace role"));
         }
@@ -139,8 +149,15 @@ fn grants() {
 
 #[test]
 fn grant_failures() {
-    type Case = (&'static str, Vec<Answer>, Vec<Call>, ErrorKind, &'static str);
-    let cases: Vec<Case> = vec![
+    type Case = (
+        &'static str,
+        Vec<Answer>,
+        Vec<Call>,
+        ErrorKind,
+        &'static str,
+    );
+    let cases: Vec<Case> =
+        vec![
         (
             "the last owner",
             vec![
@@ -195,21 +212,54 @@ fn grant_failures() {
 #[test]
 fn invalid_grants_send_nothing() {
     let cases = [
-        (rid("user", "u1"), ent("role", "guest", "assigned"), "unknown Notion workspace role `guest`"),
-        (rid("user", "u1"), ent("role", "Owner", "assigned"), "`Owner`"),
-        (rid("user", "u1"), ent("role", "member", "member"), "not `member`"),
-        (rid("group", "g1"), ent("role", "member", "assigned"), "not a principal of type `group`"),
-        (rid("user", " "), ent("role", "member", "assigned"), "the user id is empty"),
+        (
+            rid("user", "u1"),
+            ent("role", "guest", "assigned"),
+            "unknown Notion workspace role `guest`",
+        ),
+        (
+            rid("user", "u1"),
+            ent("role", "Owner", "assigned"),
+            "`Owner`",
+        ),
+        (
+            rid("user", "u1"),
+            ent("role", "member", "member"),
+            "not `member`",
+        ),
+        (
+            rid("group", "g1"),
+            ent("role", "member", "assigned"),
+            "not a principal of type `group`",
+        ),
+        (
+            rid("user", " "),
+            ent("role", "member", "assigned"),
+            "the user id is empty",
+        ),
     ];
     for (principal, entitlement, needle) in cases {
-        let (got, _) = run(&[], &[], needle, |c, n| grant(c, &principal, &entitlement, n));
+        let (got, _) = run(&[], &[], needle, |c, n| {
+            grant(c, &principal, &entitlement, n)
+        });
         let e = got.unwrap_err();
         assert_eq!(e.kind, ErrorKind::InvalidArgument, "{needle}");
         assert!(e.message.contains(needle), "{needle}: {}", e.message);
         let (got, _) = run(&[], &[], needle, |c, n| {
-            revoke(c, &Grant { entitlement: entitlement.clone(), principal: principal.clone() }, n)
+            revoke(
+                c,
+                &Grant {
+                    entitlement: entitlement.clone(),
+                    principal: principal.clone(),
+                },
+                n,
+            )
         });
-        assert_eq!(got.unwrap_err().kind, ErrorKind::InvalidArgument, "{needle}");
+        assert_eq!(
+            got.unwrap_err().kind,
+            ErrorKind::InvalidArgument,
+            "{needle}"
+        );
     }
 }
 
@@ -295,13 +345,21 @@ fn revokes() {
         (
             "a PATCH that did not take",
             "member",
-            vec![ok(&user("u1", Some("member"))), ok(&user("u1", Some("member")))],
+            vec![
+                ok(&user("u1", Some("member"))),
+                ok(&user("u1", Some("member"))),
+            ],
             vec![get_call(U1), down()],
-            Err((ErrorKind::BadResponse, "the role change did not take effect")),
+            Err((
+                ErrorKind::BadResponse,
+                "the role change did not take effect",
+            )),
         ),
     ];
     for (name, role, answers, calls, want) in cases {
-        let (got, notes) = run(&answers, &calls, name, |c, n| revoke(c, &role_grant(role), n));
+        let (got, notes) = run(&answers, &calls, name, |c, n| {
+            revoke(c, &role_grant(role), n)
+        });
         match (got, want) {
             (Ok(g), Ok(w)) => {
                 assert_eq!(g, w, "{name}");
@@ -330,6 +388,9 @@ fn the_lowest_role_is_left_unchanged() {
         panic!("not unchanged")
     };
     assert!(why.contains("restricted_member is the lowest"), "{why}");
-    assert!(why.contains("to remove user u1 from the workspace, delete the account"), "{why}");
+    assert!(
+        why.contains("to remove user u1 from the workspace, delete the account"),
+        "{why}"
+    );
     assert!(notes.has(LogLevel::Info, "unchanged"));
 }

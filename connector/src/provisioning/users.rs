@@ -177,13 +177,17 @@ pub fn delete<T: Transport>(
         return Ok(false);
     }
     match found(client.get_user(id))? {
-        Some(after) if after.active != Some(false) => Err(internal(format!(
-            "user {id} still exists after DELETE"
-        ))),
+        Some(after) if after.active != Some(false) => {
+            Err(internal(format!("user {id} still exists after DELETE")))
+        }
         after => {
             notes.info(format!(
                 "deleted user {id} from the Notion workspace (confirmed: {})",
-                if after.is_some() { "now inactive" } else { "now absent" }
+                if after.is_some() {
+                    "now inactive"
+                } else {
+                    "now absent"
+                }
             ));
             Ok(true)
         }

@@ -110,7 +110,11 @@ fn create_conflict_looks_the_user_up() {
         assert_eq!(fake.calls(), [post(), get_call(LOOKUP)]);
         assert!(notes.has(LogLevel::Info, "user ann@x.test already exists"));
         if want.is_none() {
-            assert!(notes.has(LogLevel::Warn, "ann@x.test"), "{:?}", notes.lines());
+            assert!(
+                notes.has(LogLevel::Warn, "ann@x.test"),
+                "{:?}",
+                notes.lines()
+            );
         }
     }
 }
@@ -250,7 +254,8 @@ fn delete_sequences() {
     let ok = |s: &str| (200, s.to_string());
     let member = user("u1", Some("member"));
     let owner = user("u1", Some("owner"));
-    let cases: Vec<Case> = vec![
+    let cases: Vec<Case> =
+        vec![
         (
             "deleted, confirmed by a 404",
             vec![ok(&member), (204, String::new()), not_found()],

@@ -51,9 +51,10 @@ impl FakeTransport {
             .borrow()
             .iter()
             .map(|r| {
-                let body = r.body.as_ref().map(|b| {
-                    serde_json::from_slice(b).expect("request bodies are JSON")
-                });
+                let body = r
+                    .body
+                    .as_ref()
+                    .map(|b| serde_json::from_slice(b).expect("request bodies are JSON"));
                 (r.method.as_str(), r.path_and_query.clone(), body)
             })
             .collect()

@@ -251,7 +251,11 @@ impl<T: Transport> ScimClient<T> {
     /// `PATCH /Users/<id>` setting the workspace role (value-as-object form,
     /// no `path`). Returns the user when the answer has a body (200), `None`
     /// when it has none (204).
-    pub fn patch_user_role(&self, id: &str, role: &str) -> Result<Option<ScimUser>, ConnectorError> {
+    pub fn patch_user_role(
+        &self,
+        id: &str,
+        role: &str,
+    ) -> Result<Option<ScimUser>, ConnectorError> {
         let body = json!({
             "schemas": [PATCH_OP_SCHEMA],
             "Operations": [{
@@ -327,7 +331,12 @@ impl<T: Transport> ScimClient<T> {
             .map_err(|why| bad_response(format!("{}: {why}", request.label())))
     }
 
-    fn request(&self, method: HttpMethod, path_and_query: String, body: Option<&Value>) -> HttpRequest {
+    fn request(
+        &self,
+        method: HttpMethod,
+        path_and_query: String,
+        body: Option<&Value>,
+    ) -> HttpRequest {
         let mut headers = vec![
             ("authorization".into(), format!("Bearer {}", self.token)),
             ("accept".into(), "application/scim+json".into()),
@@ -525,6 +534,54 @@ mod tests {
         }
         assert_eq!(client.validate().unwrap_err().kind, ErrorKind::BadResponse);
         assert_eq!(fake.paths(), vec!["/Users?startIndex=1&count=1"; 4]);
+    }
+
+    #[test]
+    fn writes_carry_a_json_body_and_reads_none() {
+        let fake = FakeTransport::new();
+        fake.push(204, "");
+        fake.push(204, "");
+        fake.push(404, r#"{"detail":"gone"}"#);
+        let client = ScimClient::new(&fake, &config());
+        assert!(client.patch_user_role("u/1", "member").unwrap().is_none());
+        client.delete_user("u1").unwrap();
+        let e = client.get_user("u1").unwrap_err();
+        assert_eq!(e.message, "GET /Users/u1 failed with HTTP 404: gone");
+        assert_eq!(
+            found(client.get_user("u1")).unwrap_err().kind,
+            ErrorKind::Internal
+        );
+        let sent = fake.requests();
+        let labels: Vec<_> = sent.iter().map(HttpRequest::label).collect();
+        assert_eq!(
+            labels,
+            [
+                "PATCH /Users/u%2F1",
+                "DELETE /Users/u1",
+                "GET /Users/u1",
+                "GET /Users/u1"
+            ]
+        );
+        let content_type = |r: &HttpRequest| {
+            r.headers
+                .iter()
+                .find(|(k, _)| k == "content-type")
+                .map(|(_, v)| v.clone())
+        };
+        assert_eq!(content_type(&sent[0]).as_deref(), Some("application/json"));
+        assert!(sent[0].body.is_some());
+        for r in &sent[1..] {
+            assert_eq!((content_type(r), &r.body), (None, &None), "{}", r.label());
+        }
+    }
+
+    #[test]
+    fn query_values_are_encoded() {
+        assert_eq!(encode_query_value("a.b-c_d~9"), "a.b-c_d~9");
+        assert_eq!(
+            encode_query_value("email eq \"a+b&c#@x\""),
+            "email%20eq%20%22a%2Bb%26c%23%40x%22"
+        );
     }
 
     #[test]
