@@ -54,6 +54,10 @@ pub struct PageEvent<'a> {
     pub items: usize,
     /// Totals for this resource type so far.
     pub totals: &'a TypeStats,
+    /// How long the connector took to produce the page.
+    pub call: Duration,
+    /// How long writing the page to the c1z took.
+    pub write: Duration,
 }
 
 /// Counters for one resource type.
@@ -164,7 +168,9 @@ impl<'a> SyncRun<'a> {
     ) -> Result<(), SyncError> {
         let mut token = String::new();
         loop {
+            let started = Instant::now();
             let page = self.instance.list_resources(resource_type, None, &token)?;
+            let call = started.elapsed();
             for r in &page.resources {
                 if r.id.resource_type != resource_type {
                     return Err(SyncError::Contract(format!(
@@ -174,7 +180,7 @@ impl<'a> SyncRun<'a> {
                 }
             }
             let ids: Vec<ResourceId> = page.resources.iter().map(|r| r.id.clone()).collect();
-            let next = self.write_page(resource_type, Listing::Resources, page, stats)?;
+            let next = self.write_page(resource_type, Listing::Resources, page, call, stats)?;
             for id in &ids {
                 if list_entitlements {
                     self.drain(resource_type, id, Listing::Entitlements, stats)?;
@@ -200,11 +206,13 @@ impl<'a> SyncRun<'a> {
     ) -> Result<(), SyncError> {
         let mut token = String::new();
         loop {
+            let started = Instant::now();
             let page = match listing {
                 Listing::Entitlements => self.instance.list_entitlements(id, &token)?,
                 _ => self.instance.list_grants(id, &token)?,
             };
-            let next = self.write_page(resource_type, listing, page, stats)?;
+            let call = started.elapsed();
+            let next = self.write_page(resource_type, listing, page, call, stats)?;
             let call = if listing == Listing::Entitlements {
                 "list-entitlements"
             } else {
@@ -223,8 +231,10 @@ impl<'a> SyncRun<'a> {
         resource_type: &str,
         listing: Listing,
         page: Page,
+        call: Duration,
         stats: &mut TypeStats,
     ) -> Result<Option<String>, SyncError> {
+        let started = Instant::now();
         stats.pages += 1;
         let items = page.resources.len() + page.entitlements.len() + page.grants.len();
         // Keyed by (type, id): entitlements usually arrive with their resource.
