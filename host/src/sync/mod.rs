@@ -299,6 +299,8 @@ impl<'a> SyncRun<'a> {
                 listing,
                 items,
                 totals: stats,
+                call,
+                write: started.elapsed(),
             });
         }
         Ok(page.next_page_token)
