@@ -76,6 +76,8 @@ impl Guest for NotionConnector {
             display_name: "Notion".into(),
             description: "Connector syncing users, groups and workspace roles from Notion via SCIM"
                 .into(),
+            help_url: "/docs/baton/notion".into(),
+            icon_url: "/static/app-icons/notion.svg".into(),
             config_fields: config::fields(),
             resource_types: vec![
                 users::resource_type(),

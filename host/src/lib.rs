@@ -13,3 +13,4 @@ pub mod provision;
 pub mod redact;
 pub mod runtime;
 pub mod sync;
+pub mod telemetry;

@@ -12,14 +12,22 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use clap::{Arg, ArgAction, ArgMatches, Args, Command, FromArgMatches};
 
+use super::config_file;
+use super::health::{self, HealthCheckArgs};
 use super::logging::{self, LogFormat};
+use super::modes::ModeArgs;
+use super::progress::SyncProgress;
+use super::schema;
 use crate::bindings::types::{ConfigValue, ConnectorMetadata};
 use crate::bindings::CONTRACT_VERSION;
 use crate::provision::{self, ProvisionRequest};
 use crate::runtime::{
     ConnectorComponent, EgressPolicy, Origin, RunPolicy, Runtime, NOTION_COMPONENT,
 };
-use crate::sync::SyncRun;
+use crate::sync::external::ExternalResources;
+use crate::sync::{PageEvent, SyncRun};
+use crate::telemetry::OtelArgs;
+use clap_complete::Shell;
 
 // Flags that belong to the host, whatever the component.
 #[derive(Debug, Args)]
@@ -51,8 +59,27 @@ struct HostArgs {
           value_parser = clap::value_parser!(u64).range(1..=1800))]
     http_timeout_seconds: u64,
 
+    /// Carry resources from this c1z into the sync (its newest finished sync)
+    #[arg(long, env = "BATON_EXTERNAL_RESOURCE_C1Z", value_name = "PATH")]
+    external_resource_c1z: Option<PathBuf>,
+
+    /// Carry only this entitlement of the external c1z, its grants and their principals
+    #[arg(
+        long,
+        env = "BATON_EXTERNAL_RESOURCE_ENTITLEMENT_ID_FILTER",
+        requires = "external_resource_c1z",
+        value_name = "ID"
+    )]
+    external_resource_entitlement_id_filter: Option<String>,
+
     #[command(flatten)]
     provisioning: ProvisioningArgs,
+
+    #[command(flatten)]
+    modes: ModeArgs,
+
+    #[command(flatten)]
+    otel: OtelArgs,
 }
 
 /// Actions an account-creation flag cannot be combined with.
@@ -196,7 +223,13 @@ fn run(args: Vec<OsString>) -> anyhow::Result<()> {
     let component = load_component(&runtime, component_path(&args))?;
     let metadata = component.instantiate(RunPolicy::default())?.metadata()?;
 
-    let matches = command(&metadata).try_get_matches_from(&args);
+    let mut cmd = command(&metadata);
+    if let Some(path) = config_file::locate()? {
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        cmd = config_file::apply(cmd, &config_file::parse(&text, &path)?, &path)?;
+    }
+    let matches = cmd.try_get_matches_from(&args);
     let matches = match matches {
         Ok(m) => m,
         Err(e) if e.use_stderr() => bail!("{}", one_line(&e)),
@@ -206,14 +239,34 @@ fn run(args: Vec<OsString>) -> anyhow::Result<()> {
             return Ok(());
         }
     };
+    match matches.subcommand() {
+        Some(("capabilities", _)) => return print_json(&schema::capabilities(&metadata)),
+        Some(("config", _)) => return print_json(&schema::config(&metadata)),
+        Some(("health-check", sub)) => {
+            return health::check(&HealthCheckArgs::from_arg_matches(sub)?)
+        }
+        Some(("completion", sub)) => {
+            let shell = *sub.get_one::<Shell>("shell").expect("required by clap");
+            clap_complete::generate(
+                shell,
+                &mut command(&metadata),
+                "baton-notion",
+                &mut std::io::stdout(),
+            );
+            return Ok(());
+        }
+        _ => {}
+    }
     let host = HostArgs::from_arg_matches(&matches)?;
     let log_format = logging::init(&host.log_level, host.log_format)?;
+    host.modes.check(&metadata.display_name)?;
     let action = host.provisioning.request()?;
 
     let config = config_values(&metadata, &matches);
     let policy = RunPolicy {
         egress: egress_policy(&metadata, &config)?,
         request_timeout: Duration::from_secs(host.http_timeout_seconds),
+        ..Default::default()
     };
     // Ids and profiles are checked before anything is sent upstream.
     let action = match &action {
@@ -234,10 +287,40 @@ fn run(args: Vec<OsString>) -> anyhow::Result<()> {
         return Ok(());
     }
 
+    if host.modes.skip_full_sync {
+        tracing::info!("the configuration is valid; --skip-full-sync is set, so no sync was run");
+        return Ok(());
+    }
+
     tracing::info!(file = %host.file.display(), connector = %metadata.name, "starting sync");
-    let report = SyncRun::new(&mut instance, &metadata, &host.file)?
-        .run()
-        .with_context(|| format!("sync failed; {} was not changed", host.file.display()))?;
+    // --otel-collector-endpoint: the trace is exported after the sync, whatever its outcome.
+    // SyncRun has one observer slot; other page consumers go in this closure too.
+    let mut trace = host.otel.start(&metadata, &config, &host.file);
+    let mut progress = SyncProgress::on_terminal();
+    let mut observe = |event: &PageEvent<'_>| {
+        trace.observe(event);
+        if let Some(p) = progress.as_mut() {
+            p.observe(event);
+        }
+    };
+    let mut sync = match SyncRun::new(&mut instance, &metadata, &host.file) {
+        Ok(sync) => sync.with_observer(&mut observe),
+        Err(e) => {
+            trace.end(Err(&e));
+            return Err(e.into());
+        }
+    };
+    if let Some(path) = &host.external_resource_c1z {
+        let filter = host.external_resource_entitlement_id_filter.clone();
+        sync = sync.with_external(ExternalResources::new(path, filter));
+    }
+    let result = sync.run();
+    if let Some(p) = progress {
+        p.finish();
+    }
+    trace.end(result.as_ref());
+    let report =
+        result.with_context(|| format!("sync failed; {} was not changed", host.file.display()))?;
     let counts = &report.summary.counts;
     tracing::info!(
         file = %report.summary.path.display(),
@@ -249,6 +332,12 @@ fn run(args: Vec<OsString>) -> anyhow::Result<()> {
         elapsed_ms = report.elapsed.as_millis() as u64,
         "sync finished"
     );
+    Ok(())
+}
+
+/// Prints protojson the way Baton's connectors do: two-space indented.
+fn print_json(value: &serde_json::Value) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
     Ok(())
 }
 
@@ -323,12 +412,31 @@ fn command(metadata: &ConnectorMetadata) -> Command {
                     .help("Print version"),
             ),
     )
-    .about(about);
+    .about(about)
+    // Subcommands need no connector configuration.
+    .subcommand_negates_reqs(true)
+    .args_conflicts_with_subcommands(false)
+    .subcommand(Command::new("capabilities").about("Get connector capabilities"))
+    .subcommand(Command::new("config").about("Get the connector config schema"))
+    .subcommand(
+        HealthCheckArgs::augment_args(Command::new("health-check"))
+            .about("Check the health of a running connector"),
+    )
+    .subcommand(
+        Command::new("completion")
+            .about("Generate the autocompletion script for the specified shell")
+            .arg(
+                Arg::new("shell")
+                    .required(true)
+                    .value_parser(clap::value_parser!(Shell)),
+            ),
+    );
     for field in &metadata.config_fields {
         let env = format!("BATON_{}", field.name.to_uppercase().replace('-', "_"));
         let mut arg = Arg::new(field.name.clone())
             .long(field.name.clone())
             .env(env)
+            .value_name(field.name.to_uppercase().replace('-', "_"))
             .help_heading("Connector")
             .help(field.description.clone())
             .hide(field.hidden)

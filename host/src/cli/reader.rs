@@ -1,107 +1,41 @@
 //! The `baton` c1z reader CLI: lists what a `.c1z` sync file holds, like Baton's Go `baton`.
 //!
-//! Subcommands `resources`, `resource-types`, `entitlements`, `grants`, `stats` and `syncs`
-//! print the same console tables (columns, order, padding) and `-o json` shapes (protojson
-//! of Go's output messages) as the Go CLI on SDK v0.7.27. Where Go is cryptic we are
-//! clearer: a missing file, a v3 file or `stats` without a finished sync give one-line
-//! errors, and listing an unfinished sync prints a warning on stderr.
+//! Subcommands `resources`, `resource-types`, `entitlements`, `grants`, `principals`,
+//! `stats` and `syncs` print the same console tables (columns, order, padding) and `-o json`
+//! shapes (protojson of Go's output messages) as the Go CLI on SDK v0.7.27, and every
+//! `--help` is laid out as cobra prints it (see `help`). `diff` and `principals compare`
+//! keep Go's JSON shapes and add console tables and flags to pick what is compared. Where
+//! Go is cryptic we are clearer: a missing file, a v3 file or `stats` without a finished
+//! sync give one-line errors, and reading an unfinished sync prints a warning on stderr.
 //!
 //! Output streams: rows are read a page at a time. Console tables need every row's width
 //! before the first line is printed, so console output walks the rows twice (measure, then
 //! print) instead of holding them all in memory; JSON is written as rows arrive.
 
+mod args;
+mod diff;
+mod help;
 mod json;
+mod lookups;
+mod principals;
 mod rows;
+mod stats;
 mod table;
 
 use crate::c1z::{C1zReader, EntitlementFilter, GrantFilter, ResourceFilter, SyncRun};
-use anyhow::{anyhow, Result};
-use clap::{ArgAction, CommandFactory, Parser, Subcommand, ValueEnum};
-use rows::{Lookups, Row, Sink};
-use std::collections::BTreeMap;
+use anyhow::{bail, Result};
+use args::{Cli, Command, Format, GrantArgs, PrincipalsCommand, SyncArg};
+use clap::{CommandFactory, FromArgMatches};
+use lookups::Lookups;
+use rows::{Row, Sink};
 use std::ffi::OsString;
 use std::io::{self, BufWriter, Write};
-use std::path::PathBuf;
 use std::process::ExitCode;
-
-/// Command line of `baton`.
-#[derive(Debug, Parser)]
-#[command(
-    name = "baton",
-    about = "baton is a utility for working with the output of a baton-based connector",
-    version,
-    disable_version_flag = true
-)]
-struct Cli {
-    /// The path to the c1z file to work with.
-    #[arg(short = 'f', long = "file", default_value = "sync.c1z", global = true)]
-    file: PathBuf,
-    /// The format to output results in
-    #[arg(
-        short = 'o',
-        long = "output-format",
-        value_enum,
-        default_value = "console",
-        global = true
-    )]
-    output_format: Format,
-    /// The sync ID to view data for. Will use the latest completed sync if not set.
-    #[arg(long = "sync-id", global = true)]
-    sync_id: Option<String>,
-    /// Print version
-    #[arg(short = 'v', long = "version", action = ArgAction::Version)]
-    version: Option<bool>,
-    #[command(subcommand)]
-    command: Option<Command>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum Format {
-    Console,
-    Json,
-}
-
-#[derive(Debug, Subcommand)]
-enum Command {
-    /// List resources for the latest sync
-    Resources {
-        /// The resource type to filter output by
-        #[arg(short = 't', long = "resource-type")]
-        resource_type: Option<String>,
-    },
-    /// List resource types for the latest (or current) sync
-    ResourceTypes,
-    /// List entitlements
-    Entitlements {
-        /// The resource type to filter output by
-        #[arg(short = 't', long = "resource-type")]
-        resource_type: Option<String>,
-        /// The resource to filter output by (needs --resource-type)
-        #[arg(short = 'r', long = "resource", requires = "resource_type")]
-        resource: Option<String>,
-    },
-    /// List grants
-    Grants {
-        /// The entitlement to filter output by
-        #[arg(short = 'e', long = "entitlement", conflicts_with = "resource")]
-        entitlement: Option<String>,
-        /// The resource to filter output by (needs --resource-type)
-        #[arg(short = 'r', long = "resource", requires = "resource_type")]
-        resource: Option<String>,
-        /// The resource type to filter output by
-        #[arg(short = 't', long = "resource-type")]
-        resource_type: Option<String>,
-    },
-    /// Simple stats about the c1z
-    Stats,
-    /// List the information for the various sync data stored in the C1Z
-    Syncs,
-}
 
 /// Runs `baton` with the process arguments; prints errors as one `error: ...` line on
 /// stderr and returns exit code 1 for them.
 pub fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let cli = match parse(std::env::args_os()) {
         Ok(cli) => cli,
         Err(e) => {
             // Help and --version are "errors" to clap but successes to the user.
@@ -130,27 +64,74 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    let cli = Cli::try_parse_from(args)?;
+    let cli = parse(args)?;
     execute(&cli, io::stdout().lock())
+}
+
+/// The command line with cobra-style help installed (see `help`).
+fn command() -> clap::Command {
+    help::cobra_style(Cli::command())
+}
+
+fn parse<I, T>(args: I) -> Result<Cli, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    Cli::from_arg_matches(&command().try_get_matches_from(args)?)
 }
 
 fn execute(cli: &Cli, out: impl Write) -> Result<()> {
     let Some(command) = &cli.command else {
-        Cli::command().print_help()?;
+        command().print_help()?;
         return Ok(());
     };
-    let reader = C1zReader::open(&cli.file)?;
     let mut out = BufWriter::with_capacity(1 << 16, out);
     let format = cli.output_format;
     match command {
-        Command::Syncs => emit(format, &mut out, |sink: Sink<'_, SyncRun>| {
-            reader.syncs()?.into_iter().try_for_each(sink)
-        })?,
-        Command::Stats => stats(&reader, cli, &mut out)?,
+        Command::Syncs => {
+            no_sync_id(cli, "syncs", "it lists every sync")?;
+            let reader = C1zReader::open(&cli.file)?;
+            emit(format, &mut out, |sink: Sink<'_, SyncRun>| {
+                reader.syncs()?.into_iter().try_for_each(sink)
+            })?
+        }
+        Command::Stats { sync } => {
+            let reader = C1zReader::open(&cli.file)?;
+            stats::stats(&reader, sync_id(cli, sync), format, &mut out)?
+        }
+        Command::Diff(args) => {
+            no_sync_id(cli, "diff", "use --base-sync-id and --applied-sync-id")?;
+            diff::run(&cli.file, args, format, &mut out)?
+        }
+        Command::Principals {
+            compare: Some(PrincipalsCommand::Compare(args)),
+            filter,
+        } => {
+            no_sync_id(
+                cli,
+                "principals compare",
+                "it reads the default sync of each file",
+            )?;
+            if filter.entitlement.is_some()
+                || filter.resource_type.is_some()
+                || filter.sync.sync_id.is_some()
+            {
+                // Written before `compare`, they would silently be ignored.
+                bail!(
+                    "`principals compare` does not use the flags given before `compare`: pass \
+                     the base entitlement as `principals compare -e ENT`; -r, -t and --sync-id \
+                     do not apply"
+                );
+            }
+            principals::compare(&cli.file, args, format, &mut out)?
+        }
         listing => {
-            let sync = reader.select_sync(cli.sync_id.as_deref())?;
+            let reader = C1zReader::open(&cli.file)?;
+            let explicit = listing_sync_id(cli, listing);
+            let sync = reader.select_sync(explicit)?;
             if !sync.is_finished() {
-                warn_unfinished(&reader, &sync, cli.sync_id.is_some());
+                warn_unfinished(&reader, &sync, explicit.is_some());
             }
             let mut look = Lookups::new(&reader, &sync);
             list(listing, format, &mut look, &mut out)?;
@@ -160,6 +141,43 @@ fn execute(cli: &Cli, out: impl Write) -> Result<()> {
     Ok(())
 }
 
+/// The `--sync-id` of a subcommand, or the one written before the subcommand name.
+fn sync_id<'a>(cli: &'a Cli, sync: &'a SyncArg) -> Option<&'a str> {
+    sync.sync_id.as_deref().or(cli.sync_id.as_deref())
+}
+
+fn listing_sync_id<'a>(cli: &'a Cli, command: &'a Command) -> Option<&'a str> {
+    let sync = match command {
+        Command::Resources { sync, .. }
+        | Command::ResourceTypes { sync }
+        | Command::Entitlements { sync, .. }
+        | Command::Stats { sync } => sync,
+        Command::Grants(g) | Command::Principals { filter: g, .. } => &g.sync,
+        Command::Syncs | Command::Diff(_) => return cli.sync_id.as_deref(),
+    };
+    sync_id(cli, sync)
+}
+
+/// Rejects `baton --sync-id X <command>` for commands without a `--sync-id`, which clap
+/// cannot do itself because that position belongs to the root command.
+fn no_sync_id(cli: &Cli, command: &str, why: &str) -> Result<()> {
+    if cli.sync_id.is_some() {
+        bail!("`baton {command}` takes no --sync-id: {why}");
+    }
+    Ok(())
+}
+
+impl GrantArgs {
+    fn filter(&self) -> GrantFilter {
+        GrantFilter {
+            entitlement_id: self.entitlement.clone(),
+            resource_type: self.resource_type.clone(),
+            resource_id: self.resource.clone(),
+            ..Default::default()
+        }
+    }
+}
+
 fn list(
     command: &Command,
     format: Format,
@@ -167,8 +185,8 @@ fn list(
     out: &mut impl Write,
 ) -> Result<()> {
     match command {
-        Command::ResourceTypes => emit(format, out, |sink| look.resource_types(sink)),
-        Command::Resources { resource_type } => {
+        Command::ResourceTypes { .. } => emit(format, out, |sink| look.resource_types(sink)),
+        Command::Resources { resource_type, .. } => {
             let filter = ResourceFilter {
                 resource_type: resource_type.clone(),
                 ..Default::default()
@@ -178,6 +196,7 @@ fn list(
         Command::Entitlements {
             resource_type,
             resource,
+            ..
         } => {
             let filter = EntitlementFilter {
                 resource_type: resource_type.clone(),
@@ -185,20 +204,17 @@ fn list(
             };
             emit(format, out, |sink| look.entitlements(&filter, sink))
         }
-        Command::Grants {
-            entitlement,
-            resource,
-            resource_type,
-        } => {
-            let filter = GrantFilter {
-                entitlement_id: entitlement.clone(),
-                resource_type: resource_type.clone(),
-                resource_id: resource.clone(),
-                ..Default::default()
-            };
+        Command::Grants(args) => {
+            let filter = args.filter();
             emit(format, out, |sink| look.grants(&filter, sink))
         }
-        Command::Stats | Command::Syncs => unreachable!("handled by execute"),
+        Command::Principals { filter, .. } => {
+            let filter = filter.filter();
+            emit(format, out, |sink| look.principals(&filter, sink))
+        }
+        Command::Stats { .. } | Command::Syncs | Command::Diff(_) => {
+            unreachable!("handled by execute")
+        }
     }
 }
 
@@ -239,64 +255,20 @@ fn emit<R: Row>(
     Ok(())
 }
 
-/// `baton stats`: counts of the newest finished sync (or `--sync-id`).
-fn stats(reader: &C1zReader, cli: &Cli, out: &mut impl Write) -> Result<()> {
-    let sync = match &cli.sync_id {
-        Some(id) => reader.select_sync(Some(id))?,
-        None => match reader.latest_finished_sync()? {
-            Some(s) => s,
-            None => return Err(no_finished_sync(reader)?),
-        },
-    };
-    if !sync.is_finished() {
-        warn_unfinished(reader, &sync, true);
+/// Prints a titled console table of already collected rows (`diff`, `principals compare`):
+/// `<title>: <count>` and the table, or `<title>: none` and a blank line.
+fn titled_table(
+    out: &mut impl Write,
+    title: &str,
+    headers: &'static [&'static str],
+    rows: &[Vec<String>],
+) -> Result<()> {
+    if rows.is_empty() {
+        writeln!(out, "{title}: none\n")?;
+        return Ok(());
     }
-    let counts: BTreeMap<String, u64> = reader.stats(&sync)?;
-    match cli.output_format {
-        Format::Console => {
-            let rows: Vec<Vec<String>> = counts
-                .iter()
-                .map(|(k, v)| vec![k.clone(), v.to_string()])
-                .collect();
-            let mut table = table::Table::new(&["Type", "Count"]);
-            rows.iter().for_each(|r| table.measure(r));
-            table.write_header(out)?;
-            for r in &rows {
-                table.write_row(out, r)?;
-            }
-            table.write_end(out)?;
-        }
-        Format::Json => {
-            // Go's stats has no JSON mode; this is our own small shape.
-            let counts = counts
-                .into_iter()
-                .map(|(k, v)| (k, json::J::Num(v.to_string())))
-                .collect();
-            json::J::Obj(vec![
-                ("syncId".into(), json::J::Str(sync.sync_id.clone())),
-                ("counts".into(), json::J::Obj(counts)),
-            ])
-            .write(out)?;
-        }
-    }
-    Ok(())
-}
-
-fn no_finished_sync(reader: &C1zReader) -> Result<anyhow::Error> {
-    let syncs = reader.syncs()?;
-    let file = reader.path().display();
-    Ok(
-        match syncs.iter().max_by(|a, b| a.started_at.cmp(&b.started_at)) {
-            None => anyhow!("{file} holds no sync runs, so there is nothing to count"),
-            Some(newest) => anyhow!(
-            "no finished sync in {file}: `stats` counts the newest finished sync, but the newest \
-             sync here, {} (started {}), is unfinished; pass --sync-id {} to count it anyway",
-            newest.sync_id,
-            shown_time(newest),
-            newest.sync_id
-        ),
-        },
-    )
+    writeln!(out, "{title}: {}", rows.len())?;
+    Ok(table::write_table(out, headers, rows)?)
 }
 
 fn warn_unfinished(reader: &C1zReader, sync: &SyncRun, explicit: bool) {

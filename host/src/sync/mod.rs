@@ -8,14 +8,16 @@
 //! syncer does. The target file is replaced only when everything succeeded.
 
 pub mod encode;
+pub mod external;
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::bindings::types::{ConnectorMetadata, Page, ResourceId, ResourceRecord};
 use crate::c1z::{proto, C1zError, C1zWriter, SyncSummary};
 use crate::runtime::{ConnectorInstance, RuntimeError};
+use external::ExternalResources;
 
 /// Why a sync failed. The previous c1z, if any, is untouched in every case.
 #[derive(Debug, thiserror::Error)]
@@ -30,6 +32,14 @@ pub enum SyncError {
     /// entitlement on a resource it never listed).
     #[error("the connector broke the contract: {0}")]
     Contract(String),
+    /// The `--external-resource-c1z` file could not be read, or does not hold what was asked.
+    #[error("external resource c1z {}: {message}", path.display())]
+    External {
+        /// The external c1z.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
 }
 
 /// Which listing a page came from.
@@ -93,6 +103,7 @@ pub struct SyncRun<'a> {
     writer: C1zWriter,
     resource_types: HashMap<String, proto::ResourceType>,
     observer: Option<&'a mut dyn FnMut(&PageEvent<'_>)>,
+    external: Option<ExternalResources>,
 }
 
 impl<'a> SyncRun<'a> {
@@ -114,6 +125,7 @@ impl<'a> SyncRun<'a> {
             writer,
             resource_types,
             observer: None,
+            external: None,
         })
     }
 
@@ -123,9 +135,17 @@ impl<'a> SyncRun<'a> {
         self
     }
 
+    /// Also carries resources from another c1z into this sync, after the connector's own.
+    pub fn with_external(mut self, external: ExternalResources) -> Self {
+        self.external = Some(external);
+        self
+    }
+
     /// Runs the sync to the end and replaces the target file.
     pub fn run(mut self) -> Result<SyncReport, SyncError> {
         let started = Instant::now();
+        // Opened first, so a bad external file fails before any request is made.
+        let external = self.external.as_ref().map(|e| e.open()).transpose()?;
         for rt in &self.metadata.resource_types {
             self.writer
                 .put_resource_type(&self.resource_types[&rt.id])?;
@@ -150,6 +170,9 @@ impl<'a> SyncRun<'a> {
                 "synced resource type"
             );
             per_type.push((rt.id.clone(), stats));
+        }
+        if let Some(external) = external {
+            external.import_into(&mut self.writer)?;
         }
         let summary = self.writer.finish()?;
         Ok(SyncReport {

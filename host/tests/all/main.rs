@@ -3,9 +3,16 @@
 
 mod c1z_writer;
 mod cli;
+mod cli_flags;
+mod external;
 mod provision;
 mod reader;
+mod reader_diff;
+mod reader_help;
+mod reader_principals;
+mod sandbox;
 mod sync;
+mod telemetry;
 
 use std::path::Path;
 

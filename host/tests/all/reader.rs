@@ -234,10 +234,12 @@ fn help_and_version() {
         "resource-types",
         "entitlements",
         "grants",
+        "principals",
         "stats",
         "syncs",
+        "diff",
     ] {
-        assert!(help.contains(cmd), "{help}");
+        assert!(help.contains(&format!("\n  {cmd} ")), "{help}");
     }
     assert!(help.contains("--output-format") && help.contains("sync.c1z"));
     assert!(ok(&["-v"]).contains(env!("CARGO_PKG_VERSION")));

@@ -58,6 +58,21 @@ impl Table {
     }
 }
 
+/// Prints a whole table of already collected rows: header, rows, blank line.
+pub fn write_table(
+    out: &mut impl Write,
+    headers: &'static [&'static str],
+    rows: &[Vec<String>],
+) -> io::Result<()> {
+    let mut table = Table::new(headers);
+    rows.iter().for_each(|r| table.measure(r));
+    table.write_header(out)?;
+    for r in rows {
+        table.write_row(out, r)?;
+    }
+    table.write_end(out)
+}
+
 fn clean(s: &str) -> Cow<'_, str> {
     if s.chars().any(char::is_control) {
         Cow::Owned(

@@ -1,0 +1,62 @@
+//! A bare `GET` over `wasi:http`: enough to knock on the host's doors and
+//! to see what the host answers.
+
+use wasi::http::outgoing_handler;
+use wasi::http::types::{
+    ErrorCode, Fields, FutureIncomingResponse, IncomingResponse, Method, OutgoingRequest, Scheme,
+};
+
+/// Starts a GET of `url` (`http(s)://authority/path`); [`wait`] awaits it.
+pub fn start(url: &str) -> Result<FutureIncomingResponse, String> {
+    let (scheme, rest) = url
+        .split_once("://")
+        .ok_or_else(|| format!("`{url}` is not a URL"))?;
+    let (authority, path) = match rest.find('/') {
+        Some(i) => rest.split_at(i),
+        None => (rest, "/"),
+    };
+    let scheme = if scheme == "https" {
+        Scheme::Https
+    } else {
+        Scheme::Http
+    };
+    let request = OutgoingRequest::new(Fields::new());
+    let refused = |what: &str| format!("wasi:http refused the {what}");
+    request
+        .set_method(&Method::Get)
+        .map_err(|()| refused("method"))?;
+    request
+        .set_scheme(Some(&scheme))
+        .map_err(|()| refused("scheme"))?;
+    request
+        .set_authority(Some(authority))
+        .map_err(|()| refused("authority"))?;
+    request
+        .set_path_with_query(Some(path))
+        .map_err(|()| refused("path"))?;
+    outgoing_handler::handle(request, None).map_err(|code| describe(&code))
+}
+
+/// Waits for the response (its body is left unread).
+pub fn wait(future: &FutureIncomingResponse) -> Result<IncomingResponse, String> {
+    loop {
+        // The pollable is a child of the future: drop it first.
+        let pollable = future.subscribe();
+        pollable.block();
+        drop(pollable);
+        match future.get() {
+            Some(Ok(Ok(response))) => return Ok(response),
+            Some(Ok(Err(code))) => return Err(describe(&code)),
+            Some(Err(())) => return Err("the response was already taken".into()),
+            None => continue,
+        }
+    }
+}
+
+/// What the guest was told, as text: an internal error's own text, else the code.
+pub fn describe(code: &ErrorCode) -> String {
+    match code {
+        ErrorCode::InternalError(Some(text)) => text.clone(),
+        other => format!("{other:?}"),
+    }
+}

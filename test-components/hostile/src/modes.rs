@@ -1,0 +1,163 @@
+//! The attacks, one per `mode`, all run from `list-resources`.
+//!
+//! | mode | what it does | what the host should do |
+//! |---|---|---|
+//! | `spin` | loops forever | stop it at the per-call time limit |
+//! | `sleep` | sleeps an hour in `wasi:io/poll` | stop it at the per-call time limit |
+//! | `alloc` | allocates without bound | stop it at the memory limit |
+//! | `huge-page` | builds a page of 200 000 resources of 1 KiB | stop it at the memory limit |
+//! | `endless-tokens` | empty pages with a fresh garbage token, forever | stop it at the run time limit |
+//! | `repeat-token` | hands back the token it was given | refuse the page |
+//! | `panic` | panics on the second page | report the trap and the panic message |
+//! | `egress` | requests `target` and fails with what it was told | name the refused origin |
+//! | `egress-swallow` | requests `target` and returns what it was told | refuse the request, tell the guest the origin |
+//! | `probe` | reads environment, arguments, files, sockets; fails with what it saw | give it nothing |
+//! | `concurrent` | opens 8 requests to `base-url` at once and holds them | cap requests in flight |
+
+use std::hint::black_box;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use crate::baton::connector::types::{ConnectorError, Page, ResourceId, ResourceRecord, TraitData};
+use crate::{config, fail, http, THING};
+
+/// One page of the `thing` listing for `mode`.
+pub fn list(mode: &str, token: &str) -> Result<Page, ConnectorError> {
+    match mode {
+        "spin" => spin(),
+        "sleep" => {
+            std::thread::sleep(Duration::from_secs(3600));
+            Err(fail("slept an hour undisturbed"))
+        }
+        "alloc" => hoard(),
+        "huge-page" => Ok(huge_page()),
+        "endless-tokens" => Ok(page(Vec::new(), Some(garbage_token()))),
+        "repeat-token" => Ok(page(
+            vec![thing("same", String::new())],
+            Some("same".into()),
+        )),
+        "panic" if token.is_empty() => Ok(page(
+            vec![thing("first", String::new())],
+            Some("page-2".into()),
+        )),
+        "panic" => panic!("hostile connector panicked on page 2"),
+        "egress" => {
+            let target = config("target");
+            let told = knock(&target);
+            Err(fail(format!("request to {target}: {told}")))
+        }
+        "egress-swallow" => {
+            let told = knock(&config("target"));
+            Ok(page(vec![thing("egress", told)], None))
+        }
+        "probe" => Err(fail(probe())),
+        "concurrent" => concurrent(8),
+        other => Err(fail(format!("unknown mode `{other}`"))),
+    }
+}
+
+/// A page without entitlements or grants.
+pub fn page(resources: Vec<ResourceRecord>, next_page_token: Option<String>) -> Page {
+    Page {
+        resources,
+        entitlements: Vec::new(),
+        grants: Vec::new(),
+        next_page_token,
+    }
+}
+
+fn thing(id: &str, description: String) -> ResourceRecord {
+    ResourceRecord {
+        id: ResourceId {
+            resource_type: THING.into(),
+            resource: id.into(),
+        },
+        parent: None,
+        display_name: id.into(),
+        description,
+        traits: vec![TraitData::App(Vec::new())],
+    }
+}
+
+fn spin() -> ! {
+    let mut n: u64 = 0;
+    loop {
+        n = black_box(n.wrapping_add(1));
+    }
+}
+
+fn hoard() -> ! {
+    let mut hoard: Vec<Vec<u8>> = Vec::new();
+    loop {
+        let mut block = vec![0u8; 1 << 20];
+        block[(1 << 20) - 1] = 1;
+        hoard.push(black_box(block));
+    }
+}
+
+fn huge_page() -> Page {
+    let filler = "x".repeat(1024);
+    let resources = (0..200_000)
+        .map(|i| thing(&format!("thing-{i}"), filler.clone()))
+        .collect();
+    page(resources, None)
+}
+
+/// A token unlike any before it, with control characters and an escape
+/// sequence in it, as a broken upstream might produce.
+fn garbage_token() -> String {
+    static PAGES: AtomicU64 = AtomicU64::new(0);
+    let n = PAGES.fetch_add(1, Ordering::Relaxed);
+    format!("\u{0}\u{1b}[31m{n}\u{fffd}")
+}
+
+/// Sends a GET to `url`; what the host answered, as text.
+fn knock(url: &str) -> String {
+    match http::start(url).and_then(|f| http::wait(&f)) {
+        Ok(response) => format!("answered with status {}", response.status()),
+        Err(told) => told,
+    }
+}
+
+/// What the guest can see of the machine it runs on.
+fn probe() -> String {
+    let vars = std::env::vars().count();
+    let home = std::env::var("HOME").map_err(|e| e.to_string());
+    let args = std::env::args().count();
+    let cwd = std::env::current_dir().map_err(|e| e.kind());
+    let passwd = std::fs::read_to_string("/etc/passwd")
+        .map(|s| s.len())
+        .map_err(|e| e.kind());
+    let root = std::fs::read_dir("/")
+        .map(|d| d.count())
+        .map_err(|e| e.kind());
+    let authority = config("target")
+        .split_once("://")
+        .map(|(_, rest)| rest.split('/').next().unwrap_or("").to_string())
+        .unwrap_or_default();
+    let tcp = std::net::TcpStream::connect(&authority)
+        .map(|_| "connected")
+        .map_err(|e| e.kind());
+    format!(
+        "env: {vars} variables, HOME {home:?}; args: {args}; cwd: {cwd:?}; \
+         /etc/passwd: {passwd:?}; /: {root:?}; tcp {authority}: {tcp:?}"
+    )
+}
+
+/// Opens `n` requests to the allowed origin before awaiting any, and holds
+/// every response unread (each keeps its request in flight).
+fn concurrent(n: usize) -> Result<Page, ConnectorError> {
+    let url = format!("{}/Users?count=1", config("base-url"));
+    let futures = (0..n)
+        .map(|_| http::start(&url))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(fail)?;
+    let mut held = Vec::new();
+    for (i, future) in futures.iter().enumerate() {
+        let response = http::wait(future)
+            .map_err(|told| fail(format!("request {} of {n}: {told}", i + 1)))?;
+        held.push(response);
+    }
+    let answered = format!("{} responses", held.len());
+    Ok(page(vec![thing("answered", answered)], None))
+}
