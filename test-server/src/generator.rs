@@ -48,7 +48,7 @@ pub(crate) const KIND_CREATED: u64 = 3;
 const KIND_MEMBERSHIP: u64 = 4;
 
 /// The splitmix64 finaliser: a good 64-bit mixing function.
-fn mix(mut z: u64) -> u64 {
+pub(crate) fn mix(mut z: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     z ^ (z >> 31)

@@ -7,8 +7,16 @@
 //! unauthenticated `ServiceProviderConfig`, and SCIM error envelopes with string status.
 //!
 //! Data comes from the seeded, deterministic [`generate`] function; tests compute
-//! expectations from it or from [`TestServer::directory`]. Faults (429, 5xx, delays,
-//! dropped connections) are switched on at runtime through [`TestServer::add_fault`].
+//! expectations from it or from [`TestServer::directory`].
+//!
+//! Reliability testing (see `README.md` for the binary's flags):
+//! * faults (429 with `Retry-After` in seconds or as an HTTP-date, 5xx, HTML error
+//!   pages, delays, dropped or hanging connections, truncated, oversized or
+//!   mislabelled bodies, missing attributes), scheduled on the first K, every Nth or a
+//!   seeded random share of requests, optionally by method and path:
+//!   [`TestServer::inject`], [`TestServer::fail_next`] and [`TestServer::add_fault`];
+//! * a token-bucket rate limit answering 429: [`TestServer::set_rate_limit`];
+//! * pagination anomalies that leave the data alone: [`TestServer::enable_anomaly`].
 //!
 //! ```no_run
 //! use notion_scim_test_server::{Config, TestServer};
@@ -16,25 +24,36 @@
 //! println!("{}", server.base_url()); // http://127.0.0.1:PORT/scim/v2
 //! ```
 
+pub mod anomaly;
 mod conn;
+pub mod fault_spec;
 pub mod faults;
 pub mod filter;
+mod gate;
 pub mod generator;
+mod inject;
 mod input;
 pub mod model;
 mod paging;
 mod patch;
+mod ratelimit;
 mod routes;
+pub mod schedule;
 pub mod scim;
 mod server;
 mod state;
 mod store;
 
-pub use faults::{Fault, FaultRule};
+pub use anomaly::Anomaly;
+pub use fault_spec::FaultSpecError;
+pub use faults::{Fault, FaultRule, ScheduledFault};
 pub use generator::{generate, Directory};
+pub use inject::PADDING_FIELD;
 pub use model::{Email, Group, Role, ScimId, User};
 pub use paging::Page;
+pub use ratelimit::RateLimit;
 pub use routes::BASE_PATH;
+pub use schedule::{Schedule, Scope};
 pub use scim::ScimError;
 pub use server::{serve, serve_with_shutdown, TestServer};
 pub use state::{RequestRecord, ServerState};

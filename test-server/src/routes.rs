@@ -1,19 +1,19 @@
-//! HTTP routing: the request gate (numbering, fault injection, auth) and the handlers.
+//! HTTP routing: the endpoints and their handlers (the gate in front of them all
+//! lives in `gate.rs`).
 
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
-use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, Query, Request, State};
-use axum::http::{header, HeaderValue, Method, StatusCode};
-use axum::middleware::{self, Next};
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::conn::ConnMeta;
-use crate::faults::{Fault, FaultPlan};
 use crate::filter::{GroupFilter, UserFilter};
+use crate::gate;
 use crate::input::{invalid_value, json_object};
 use crate::paging::Page;
 use crate::scim::{self, scim_response, ScimError};
@@ -23,7 +23,7 @@ use crate::state::ServerState;
 pub const BASE_PATH: &str = "/scim/v2";
 
 /// Large enough for a PUT of a group with 100,000 members.
-const BODY_LIMIT: usize = 64 * 1024 * 1024;
+pub(crate) const BODY_LIMIT: usize = 64 * 1024 * 1024;
 
 pub(crate) fn router(state: ServerState) -> Router {
     Router::new()
@@ -55,123 +55,8 @@ pub(crate) fn router(state: ServerState) -> Router {
         .fallback(|| async { ScimError::new(404, "no such endpoint") })
         .method_not_allowed_fallback(|| async { ScimError::new(405, "method not allowed") })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(middleware::from_fn_with_state(state.clone(), gate))
+        .layer(middleware::from_fn_with_state(state.clone(), gate::gate))
         .with_state(state)
-}
-
-/// Runs before every request: numbers and logs it, applies faults, checks the token.
-async fn gate(State(state): State<ServerState>, req: Request, next: Next) -> Response {
-    let method = req.method().clone();
-    let path = req.uri().path().to_string();
-    // Buffer the body so the log can show what the client sent; handlers
-    // read it again from the rebuilt request.
-    let (parts, body) = req.into_parts();
-    let bytes = match axum::body::to_bytes(body, BODY_LIMIT).await {
-        Ok(bytes) => bytes,
-        Err(_) => {
-            return ScimError::new(413, "request body too large or unreadable").into_response()
-        }
-    };
-    let text = (!bytes.is_empty()).then(|| String::from_utf8_lossy(&bytes).into_owned());
-    let req = Request::from_parts(parts, axum::body::Body::from(bytes));
-    let (number, plan) = state.begin_request(method.as_str(), &path, req.uri().query(), text);
-    let conn = req
-        .extensions()
-        .get::<ConnectInfo<ConnMeta>>()
-        .map(|c| c.0.clone());
-    let (resp, sent) = respond(&state, plan, conn, req, next).await;
-    let status = if sent { resp.status().as_u16() } else { 0 };
-    state.finish_request(number, status);
-    // Never log headers: they carry the token.
-    tracing::debug!(number, %method, %path, status, "request");
-    resp
-}
-
-/// Produces the response; the flag is false when the connection was killed instead.
-async fn respond(
-    state: &ServerState,
-    plan: FaultPlan,
-    conn: Option<ConnMeta>,
-    req: Request,
-    next: Next,
-) -> (Response, bool) {
-    let stopping = || ScimError::new(503, "server is shutting down").into_response();
-    if !plan.delay.is_zero() {
-        tokio::select! {
-            _ = tokio::time::sleep(plan.delay) => {}
-            _ = state.shutting_down() => return (stopping(), true),
-        }
-    }
-    let kill = |conn: Option<ConnMeta>| match conn {
-        Some(c) => {
-            c.kill();
-            (stopping(), false)
-        }
-        // Not served through our listener (cannot happen via `serve`): best effort.
-        None => (stopping(), true),
-    };
-    match plan.action {
-        Some(Fault::RateLimit { retry_after_secs }) => {
-            let mut resp = ScimError::new(429, "rate limited").into_response();
-            resp.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
-            (resp, true)
-        }
-        Some(Fault::Status(code)) => {
-            // Informational codes would confuse hyper; treat them as a plain 500.
-            let code = if (200..=999).contains(&code) {
-                code
-            } else {
-                500
-            };
-            (
-                ScimError::new(code, "injected failure").into_response(),
-                true,
-            )
-        }
-        Some(Fault::Drop) => kill(conn),
-        Some(Fault::Hang) => {
-            state.shutting_down().await;
-            kill(conn)
-        }
-        Some(Fault::Delay(_)) | None => match authorize(state, &req) {
-            Ok(()) => (next.run(req).await, true),
-            Err(e) => {
-                let mut resp = e.into_response();
-                resp.headers_mut()
-                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-                (resp, true)
-            }
-        },
-    }
-}
-
-fn authorize(state: &ServerState, req: &Request) -> Result<(), ScimError> {
-    // Like real Notion, discovery of capabilities needs no token.
-    if req.method() == Method::GET && req.uri().path() == "/scim/v2/ServiceProviderConfig" {
-        return Ok(());
-    }
-    let value = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .ok_or_else(|| ScimError::new(401, "missing bearer token"))?;
-    let presented = value
-        .to_str()
-        .ok()
-        .and_then(|v| v.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, token)| token.trim())
-        .ok_or_else(|| ScimError::new(401, "authorization must use the Bearer scheme"))?;
-    if constant_time_eq(presented.as_bytes(), state.token().as_bytes()) {
-        Ok(())
-    } else {
-        Err(ScimError::new(401, "invalid token"))
-    }
-}
-
-/// Compares without an early exit, as a real server would.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 fn ok(body: Value) -> Response {
@@ -241,7 +126,11 @@ async fn list_users(
 ) -> Handled {
     let (page, filter) = list_params(q)?;
     let filter = filter.as_deref().map(UserFilter::parse).transpose()?;
-    Ok(ok(s.read().list_users(filter.as_ref(), page)))
+    Ok(ok(s.read().list_users(
+        filter.as_ref(),
+        page,
+        s.anomaly_set(),
+    )))
 }
 
 async fn get_user(
@@ -288,7 +177,11 @@ async fn list_groups(
 ) -> Handled {
     let (page, filter) = list_params(q)?;
     let filter = filter.as_deref().map(GroupFilter::parse).transpose()?;
-    Ok(ok(s.read().list_groups(filter.as_ref(), page)))
+    Ok(ok(s.read().list_groups(
+        filter.as_ref(),
+        page,
+        s.anomaly_set(),
+    )))
 }
 
 async fn get_group(

@@ -10,9 +10,11 @@ use serde_json::Value;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
+use crate::anomaly::Anomaly;
 use crate::conn::{ConnMeta, KillableListener};
-use crate::faults::{Fault, FaultRule};
+use crate::faults::{Fault, FaultRule, ScheduledFault};
 use crate::generator::Directory;
+use crate::ratelimit::RateLimit;
 use crate::routes::{self, BASE_PATH};
 use crate::state::{RequestRecord, ServerState};
 use crate::Config;
@@ -171,20 +173,51 @@ impl TestServer {
         self.state.request_count()
     }
 
-    /// Adds a fault rule.
+    /// Adds a fault rule keyed on global request numbers.
     pub fn add_fault(&self, rule: FaultRule) {
         self.state.add_fault(rule);
     }
 
-    /// Applies `fault` to the next `count` requests (counting from now).
-    pub fn fail_next(&self, fault: Fault, count: u64) {
-        let first = self.request_count() as u64 + 1;
-        self.add_fault(FaultRule::new(fault, first, Some(count)));
+    /// Adds a scheduled fault, e.g. `ScheduledFault::new(Fault::Status(503),
+    /// Schedule::every_nth(7)).only_path("/Users")`; its schedule counts the
+    /// requests in its scope from now on.
+    pub fn inject(&self, fault: ScheduledFault) {
+        self.state.inject(fault);
     }
 
-    /// Removes every fault rule.
+    /// Applies `fault` to the next `count` requests (counting from now).
+    pub fn fail_next(&self, fault: Fault, count: u64) {
+        self.state.fail_next(fault, count);
+    }
+
+    /// Removes every fault rule of either kind (not the rate limit or anomalies).
     pub fn clear_faults(&self) {
         self.state.clear_faults();
+    }
+
+    /// Turns the token-bucket rate limit on (starting full) or off (`None`).
+    pub fn set_rate_limit(&self, limit: Option<RateLimit>) {
+        self.state.set_rate_limit(limit);
+    }
+
+    /// Switches a pagination anomaly on.
+    pub fn enable_anomaly(&self, anomaly: Anomaly) {
+        self.state.enable_anomaly(anomaly);
+    }
+
+    /// Switches a pagination anomaly off.
+    pub fn disable_anomaly(&self, anomaly: Anomaly) {
+        self.state.disable_anomaly(anomaly);
+    }
+
+    /// Switches every pagination anomaly off.
+    pub fn clear_anomalies(&self) {
+        self.state.clear_anomalies();
+    }
+
+    /// The pagination anomalies currently on.
+    pub fn anomalies(&self) -> Vec<Anomaly> {
+        self.state.anomalies()
     }
 
     /// Stops serving and joins the server thread.

@@ -1,13 +1,18 @@
-//! Shared server state: the directory, the fault rules, the request log and the
-//! shutdown signal.
+//! Shared server state: the directory, the fault rules, the rate limit, the
+//! pagination anomalies, the request log and the shutdown signal.
 
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use tokio::sync::watch;
 
-use crate::faults::{self, FaultPlan, FaultRule};
+use crate::anomaly::{Anomalies, Anomaly};
+use crate::faults::{self, ActiveRule, Fault, FaultPlan, FaultRule, ScheduledFault};
 use crate::generator::{generate, Directory};
+use crate::ratelimit::{RateLimit, TokenBucket};
+use crate::schedule::Schedule;
 use crate::store::Store;
 use crate::Config;
 
@@ -38,7 +43,10 @@ struct RequestLog {
 struct Inner {
     token: String,
     store: RwLock<Store>,
-    faults: Mutex<Vec<FaultRule>>,
+    faults: Mutex<Vec<ActiveRule>>,
+    limiter: Mutex<Option<TokenBucket>>,
+    /// Read on every list request, hence lock-free.
+    anomalies: AtomicU8,
     log: Mutex<RequestLog>,
     shutdown: watch::Sender<bool>,
 }
@@ -78,6 +86,8 @@ impl ServerState {
                 token: config.token.clone(),
                 store: RwLock::new(Store::new(dir, config.seed)),
                 faults: Mutex::new(Vec::new()),
+                limiter: Mutex::new(None),
+                anomalies: AtomicU8::new(0),
                 log: Mutex::new(RequestLog {
                     keep_records: true,
                     ..RequestLog::default()
@@ -130,24 +140,73 @@ impl ServerState {
         lock(&self.inner.log).keep_records = keep;
     }
 
-    /// Adds a fault rule.
+    /// Adds a fault rule keyed on global request numbers.
     pub fn add_fault(&self, rule: FaultRule) {
-        lock(&self.inner.faults).push(rule);
+        lock(&self.inner.faults).push(ActiveRule::numbered(rule));
     }
 
-    /// Removes every fault rule.
+    /// Adds a scheduled fault; its ordinals count matching requests from now on.
+    pub fn inject(&self, fault: ScheduledFault) {
+        lock(&self.inner.faults).push(ActiveRule::scheduled(fault));
+    }
+
+    /// Applies `fault` to the next `count` requests.
+    pub fn fail_next(&self, fault: Fault, count: u64) {
+        self.inject(ScheduledFault::new(fault, Schedule::first(count)));
+    }
+
+    /// Removes every fault rule of either kind (not the rate limit or anomalies).
     pub fn clear_faults(&self) {
         lock(&self.inner.faults).clear();
     }
 
-    /// Numbers and records an incoming request, returning its number and fault plan.
+    /// Turns the token bucket on (starting full) or off (`None`).
+    pub fn set_rate_limit(&self, limit: Option<RateLimit>) {
+        *lock(&self.inner.limiter) = limit.map(|l| TokenBucket::new(l, Instant::now()));
+    }
+
+    /// Switches a pagination anomaly on.
+    pub fn enable_anomaly(&self, anomaly: Anomaly) {
+        self.update_anomalies(|set| set.with(anomaly));
+    }
+
+    /// Switches a pagination anomaly off.
+    pub fn disable_anomaly(&self, anomaly: Anomaly) {
+        self.update_anomalies(|set| set.without(anomaly));
+    }
+
+    /// Switches every pagination anomaly off.
+    pub fn clear_anomalies(&self) {
+        self.update_anomalies(|_| Anomalies::NONE);
+    }
+
+    /// The pagination anomalies currently on.
+    pub fn anomalies(&self) -> Vec<Anomaly> {
+        self.anomaly_set().to_vec()
+    }
+
+    fn update_anomalies(&self, f: impl Fn(Anomalies) -> Anomalies) {
+        let _ = self
+            .inner
+            .anomalies
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |bits| {
+                Some(f(Anomalies(bits)).0)
+            });
+    }
+
+    pub(crate) fn anomaly_set(&self) -> Anomalies {
+        Anomalies(self.inner.anomalies.load(Ordering::SeqCst))
+    }
+
+    /// Numbers and records an incoming request, returning its number and either its
+    /// fault plan or, when the token bucket is empty, how long until it refills.
     pub(crate) fn begin_request(
         &self,
         method: &str,
         path: &str,
         query: Option<&str>,
         body: Option<String>,
-    ) -> (u64, FaultPlan) {
+    ) -> (u64, Result<FaultPlan, Duration>) {
         let number = {
             let mut log = lock(&self.inner.log);
             log.count += 1;
@@ -164,8 +223,13 @@ impl ServerState {
             }
             number
         };
-        let plan = faults::plan(&lock(&self.inner.faults), number);
-        (number, plan)
+        if let Some(bucket) = lock(&self.inner.limiter).as_mut() {
+            if let Err(wait) = bucket.take(Instant::now()) {
+                return (number, Err(wait));
+            }
+        }
+        let plan = faults::plan(&mut lock(&self.inner.faults), number, method, path);
+        (number, Ok(plan))
     }
 
     /// Records the status sent for request `number` (0 = none).

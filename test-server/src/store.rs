@@ -10,6 +10,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
 
+use crate::anomaly::Anomalies;
 use crate::filter::{GroupFilter, UserFilter};
 use crate::generator::{Directory, SplitMix64, KIND_CREATED};
 use crate::input::{self, invalid_value};
@@ -116,12 +117,21 @@ impl Store {
 
     // ----- users -----
 
-    pub fn list_users(&self, filter: Option<&UserFilter>, page: Page) -> Value {
+    /// A page of users; `anomalies` reshape unfiltered lists only.
+    pub fn list_users(
+        &self,
+        filter: Option<&UserFilter>,
+        page: Page,
+        anomalies: Anomalies,
+    ) -> Value {
         match filter {
             None => {
-                let w = page.window(self.users.len());
-                let items = self.users[w].iter().map(User::to_json).collect();
-                list_response(self.users.len(), page.start_index, items)
+                let l = anomalies.listing(self.users.len(), page);
+                let items = self.users[l.window.clone()]
+                    .iter()
+                    .map(User::to_json)
+                    .collect();
+                l.response(page.start_index, items)
             }
             // A scan: email filters also match secondary emails, and 100k users scan
             // in about a millisecond.
@@ -265,19 +275,26 @@ impl Store {
 
     // ----- groups -----
 
-    pub fn list_groups(&self, filter: Option<&GroupFilter>, page: Page) -> Value {
-        let (total, items): (usize, Vec<&Group>) = match filter {
+    /// A page of groups; `anomalies` reshape unfiltered lists only.
+    pub fn list_groups(
+        &self,
+        filter: Option<&GroupFilter>,
+        page: Page,
+        anomalies: Anomalies,
+    ) -> Value {
+        let to_json = |gs: &[&Group]| gs.iter().map(|g| self.group_json(g)).collect();
+        match filter {
             None => {
-                let total = self.groups.len();
-                (total, self.groups[page.window(total)].iter().collect())
+                let l = anomalies.listing(self.groups.len(), page);
+                let items: Vec<&Group> = self.groups[l.window.clone()].iter().collect();
+                l.response(page.start_index, to_json(&items))
             }
             Some(f) => {
                 let hits: Vec<&Group> = self.groups.iter().filter(|g| f.matches(g)).collect();
-                (hits.len(), hits[page.window(hits.len())].to_vec())
+                let items = to_json(&hits[page.window(hits.len())]);
+                list_response(hits.len(), page.start_index, items)
             }
-        };
-        let items = items.into_iter().map(|g| self.group_json(g)).collect();
-        list_response(total, page.start_index, items)
+        }
     }
 
     pub fn get_group(&self, id: &str) -> Result<Value, ScimError> {

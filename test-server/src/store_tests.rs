@@ -29,18 +29,18 @@ fn role_of(v: &Value) -> &Value {
 #[test]
 fn list_envelope_and_pages() {
     let s = store(250, 5);
-    let p = s.list_users(None, Page::new(Some(201), Some(1000)));
+    let p = s.list_users(None, Page::new(Some(201), Some(1000)), Anomalies::NONE);
     assert_eq!(p["totalResults"], 250);
     assert_eq!(p["startIndex"], 201);
     assert_eq!(p["itemsPerPage"], 50);
     assert_eq!(p["Resources"][0]["id"], uid(&s, 200));
-    let beyond = s.list_users(None, Page::new(Some(300), None));
+    let beyond = s.list_users(None, Page::new(Some(300), None), Anomalies::NONE);
     assert_eq!(beyond["totalResults"], 250);
     assert_eq!(beyond["Resources"].as_array().unwrap().len(), 0);
-    let none = s.list_users(None, Page::new(None, Some(0)));
+    let none = s.list_users(None, Page::new(None, Some(0)), Anomalies::NONE);
     assert_eq!(none["totalResults"], 250);
     assert_eq!(none["itemsPerPage"], 0);
-    let g = s.list_groups(None, Page::new(Some(2), Some(2)));
+    let g = s.list_groups(None, Page::new(Some(2), Some(2)), Anomalies::NONE);
     assert_eq!(g["totalResults"], 5);
     assert_eq!(g["itemsPerPage"], 2);
 }
@@ -50,7 +50,7 @@ fn filters_apply_before_paging() {
     let s = store(250, 5);
     let u = &s.users[7];
     let f = UserFilter::parse(&format!("email eq \"{}\"", u.user_name.to_uppercase())).unwrap();
-    let r = s.list_users(Some(&f), Page::default());
+    let r = s.list_users(Some(&f), Page::default(), Anomalies::NONE);
     assert_eq!(r["totalResults"], 1);
     assert_eq!(r["Resources"][0]["id"], u.id.to_string());
     let given = u.given_name.clone().unwrap();
@@ -61,13 +61,16 @@ fn filters_apply_before_paging() {
         .filter(|x| x.given_name.as_deref() == Some(&given))
         .count();
     assert_eq!(
-        s.list_users(Some(&f), Page::default())["totalResults"],
+        s.list_users(Some(&f), Page::default(), Anomalies::NONE)["totalResults"],
         expected
     );
     let f = UserFilter::GivenName(given.to_lowercase());
-    assert_eq!(s.list_users(Some(&f), Page::default())["totalResults"], 0);
+    assert_eq!(
+        s.list_users(Some(&f), Page::default(), Anomalies::NONE)["totalResults"],
+        0
+    );
     let f = GroupFilter::DisplayName("design".into());
-    let r = s.list_groups(Some(&f), Page::default());
+    let r = s.list_groups(Some(&f), Page::default(), Anomalies::NONE);
     assert_eq!(r["Resources"][0]["displayName"], "Design");
 }
 

@@ -20,6 +20,7 @@ mod listing;
 pub mod proto;
 mod reader;
 mod schema;
+mod temp;
 pub mod timestamp;
 mod validate;
 mod writer;
@@ -28,6 +29,7 @@ pub use container::{MAGIC_V1, MAGIC_V3};
 pub use error::C1zError;
 pub use listing::{EntitlementFilter, GrantFilter, Objects, ResourceFilter};
 pub use reader::{C1zReader, SyncRun};
+pub use temp::remove_live_temp_files;
 pub use writer::{C1zWriter, SyncSummary};
 
 /// Objects a [`C1zWriter`] stored so far, and duplicates it skipped.

@@ -22,7 +22,7 @@ use crate::bindings::types::{ConfigValue, ConnectorMetadata};
 use crate::bindings::CONTRACT_VERSION;
 use crate::provision::{self, ProvisionRequest};
 use crate::runtime::{
-    ConnectorComponent, EgressPolicy, Origin, RunPolicy, Runtime, NOTION_COMPONENT,
+    ComponentCache, ConnectorComponent, EgressPolicy, Origin, RunPolicy, Runtime, NOTION_COMPONENT,
 };
 use crate::sync::external::ExternalResources;
 use crate::sync::{PageEvent, SyncRun};
@@ -209,6 +209,7 @@ impl ProvisioningArgs {
 
 /// Entry point of the `baton-notion` binary.
 pub fn main() -> ExitCode {
+    super::exit_cleanly_on_signal();
     match run(std::env::args_os().collect()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -219,7 +220,10 @@ pub fn main() -> ExitCode {
 }
 
 fn run(args: Vec<OsString>) -> anyhow::Result<()> {
-    let runtime = Runtime::new()?;
+    let mut runtime = Runtime::new()?;
+    if let Some(cache) = ComponentCache::default_location() {
+        runtime = runtime.with_cache(cache);
+    }
     let component = load_component(&runtime, component_path(&args))?;
     let metadata = component.instantiate(RunPolicy::default())?.metadata()?;
 

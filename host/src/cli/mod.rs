@@ -8,3 +8,31 @@ mod modes;
 mod progress;
 pub mod reader;
 mod schema;
+
+/// On SIGINT or SIGTERM, removes the c1z store's temp files and exits (130
+/// or 143). The target c1z is only ever replaced by an atomic rename, so an
+/// interrupted sync leaves the previous file exactly as it was, and this
+/// leaves nothing else behind.
+pub fn exit_cleanly_on_signal() {
+    std::thread::spawn(|| {
+        let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .build()
+        else {
+            return;
+        };
+        let code = rt.block_on(async {
+            use tokio::signal::unix::{signal, SignalKind};
+            let mut term = signal(SignalKind::terminate()).ok()?;
+            tokio::select! {
+                r = tokio::signal::ctrl_c() => r.ok().map(|_| 130),
+                _ = term.recv() => Some(143),
+            }
+        });
+        if let Some(code) = code {
+            crate::c1z::remove_live_temp_files();
+            tracing::warn!("interrupted; the c1z file was not changed");
+            std::process::exit(code);
+        }
+    });
+}

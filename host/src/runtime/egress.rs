@@ -1,7 +1,10 @@
 //! Where a guest may send HTTP requests, and how long each may take.
 //!
 //! Every outgoing request passes through [`EgressHooks::send_request`]
-//! before a connection is made; requests to other origins are refused.
+//! before a connection is made; requests to other origins are refused with
+//! an error that names the origin. The hooks also bound each request in
+//! time, cap the response body the guest may read and the number of
+//! requests in flight at once.
 
 use std::fmt;
 use std::future::Future;
@@ -9,8 +12,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::sync::Semaphore;
 use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpHooks};
 
+use super::body::{too_large, LimitedBody};
+use super::limits::{Breach, Limit, Tripwire};
 use super::RunPolicy;
 
 /// A scheme, host and port that requests may go to.
@@ -87,19 +93,28 @@ impl EgressPolicy {
     }
 }
 
-/// The wasi-http hooks of one store.
+/// The wasi-http hooks of one store: the allow-list, the request timeout,
+/// the response body limit and the cap on requests in flight.
 pub(crate) struct EgressHooks {
     policy: EgressPolicy,
     timeout: Duration,
+    body_limit: u64,
+    max_concurrent: usize,
+    slots: Arc<Semaphore>,
     sent: Arc<AtomicU64>,
+    tripwire: Tripwire,
 }
 
 impl EgressHooks {
-    pub(crate) fn new(policy: RunPolicy) -> EgressHooks {
+    pub(crate) fn new(policy: &RunPolicy, tripwire: Tripwire) -> EgressHooks {
         EgressHooks {
-            policy: policy.egress,
+            policy: policy.egress.clone(),
             timeout: policy.request_timeout,
+            body_limit: policy.response_body_limit,
+            max_concurrent: policy.max_concurrent_requests,
+            slots: Arc::new(Semaphore::new(policy.max_concurrent_requests)),
             sent: Arc::new(AtomicU64::new(0)),
+            tripwire,
         }
     }
 
@@ -107,6 +122,18 @@ impl EgressHooks {
     pub(crate) fn sent(&self) -> u64 {
         self.sent.load(Ordering::Relaxed)
     }
+}
+
+/// `scheme://host:port` of a request URI, default port filled in, as
+/// [`Origin`] prints it.
+fn origin_of(uri: &http::Uri) -> String {
+    let scheme = uri.scheme_str().unwrap_or("?");
+    let host = uri.host().unwrap_or("?").to_ascii_lowercase();
+    let default_port = if scheme == "https" { 443 } else { 80 };
+    format!(
+        "{scheme}://{host}:{}",
+        uri.port_u16().unwrap_or(default_port)
+    )
 }
 
 type IoFuture = Box<dyn Future<Output = Result<(), HttpError>> + Send>;
@@ -123,16 +150,16 @@ impl WasiHttpHooks for EgressHooks {
         drop(fut);
         let uri = request.uri().clone();
         if !self.policy.allows(&uri) {
-            let origin = format!(
-                "{}://{}",
-                uri.scheme_str().unwrap_or("?"),
-                uri.authority().map(|a| a.as_str()).unwrap_or("?")
-            );
+            let origin = origin_of(&uri);
             tracing::warn!(
                 origin,
                 "refused a request to an origin outside the allow-list"
             );
-            return Box::new(async { Err(HttpError::HttpRequestDenied) });
+            // wasi:http's `http-request-denied` carries no text; this code
+            // lets the guest (and whoever reads its error) see which origin.
+            let text = format!("egress to {origin} is not allowed by the host");
+            self.tripwire.trip(Breach::Egress { origin });
+            return Box::new(async move { Err(HttpError::InternalError(Some(text))) });
         }
         tracing::debug!(method = %request.method(), path = uri.path(), "request");
         self.sent.fetch_add(1, Ordering::Relaxed);
@@ -146,16 +173,46 @@ impl WasiHttpHooks for EgressHooks {
             first_byte_timeout: pick(options.first_byte_timeout),
             between_bytes_timeout: pick(options.between_bytes_timeout),
         };
+        let slots = self.slots.clone();
+        let max_concurrent = self.max_concurrent;
+        let body_limit = self.body_limit;
+        let tripwire = self.tripwire.clone();
         Box::new(async move {
             use http_body_util::BodyExt;
+            // A slot is held from here until the response body ends or is
+            // dropped; waiting for one counts against the request timeout.
+            let slot = match tokio::time::timeout(cap, slots.acquire_owned()).await {
+                Ok(Ok(slot)) => slot,
+                _ => {
+                    let limit = Limit::ConcurrentRequests {
+                        requests: max_concurrent,
+                    };
+                    tracing::warn!("a request waited too long for a free slot: {limit}");
+                    tripwire.trip(Breach::Limit(limit));
+                    return Err(HttpError::InternalError(Some(format!(
+                        "the host allows at most {max_concurrent} concurrent requests"
+                    ))));
+                }
+            };
             let sending = wasmtime_wasi_http::default_send_request(request, Some(options));
             let (response, io) = tokio::time::timeout(cap, sending)
                 .await
                 .map_err(|_| HttpError::HttpResponseTimeout)??;
-            Ok((
-                response.map(BodyExt::boxed_unsync),
-                Box::new(io) as IoFuture,
-            ))
+            // A declared length past the limit fails before any byte is read.
+            let declared = response
+                .headers()
+                .get(http::header::CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<u64>().ok());
+            if declared.is_some_and(|n| n > body_limit) {
+                tracing::warn!(declared, body_limit, "refused an oversized response");
+                return Err(too_large(body_limit, &tripwire));
+            }
+            let response = response.map(|body| {
+                LimitedBody::new(body.boxed_unsync(), body_limit, Some(slot), tripwire)
+                    .boxed_unsync()
+            });
+            Ok((response, Box::new(io) as IoFuture))
         })
     }
 }
@@ -188,5 +245,55 @@ mod tests {
         assert!(!policy.allows(&"http://127.0.0.1:8766/scim/v2/Users".parse().unwrap()));
         assert!(!policy.allows(&"https://127.0.0.1:8765/".parse().unwrap()));
         assert!(!policy.allows(&"http://10.0.0.1:8765/".parse().unwrap()));
+    }
+
+    fn get(uri: &str) -> http::Request<WasiBody> {
+        use http_body_util::BodyExt;
+        let empty = http_body_util::Empty::new().map_err(|e: std::convert::Infallible| match e {});
+        http::Request::get(uri).body(empty.boxed_unsync()).unwrap()
+    }
+
+    async fn send(hooks: &mut EgressHooks, uri: &str) -> Result<(), HttpError> {
+        let fut = hooks.send_request(get(uri), None, Box::new(async { Ok(()) }));
+        std::pin::Pin::from(fut).await.map(|_| ())
+    }
+
+    #[tokio::test]
+    async fn a_refused_request_tells_the_guest_which_origin() {
+        let wire = Tripwire::default();
+        let mut hooks = EgressHooks::new(&RunPolicy::default(), wire.clone());
+        let err = send(&mut hooks, "http://10.255.255.1/x").await.unwrap_err();
+        let HttpError::InternalError(Some(text)) = err else {
+            panic!("{err:?}");
+        };
+        assert_eq!(
+            text,
+            "egress to http://10.255.255.1:80 is not allowed by the host"
+        );
+        let origin = "http://10.255.255.1:80".to_string();
+        assert_eq!(wire.take(), Some(Breach::Egress { origin }));
+        assert_eq!(hooks.sent(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_request_without_a_free_slot_fails_naming_the_limit() {
+        let wire = Tripwire::default();
+        let policy = RunPolicy {
+            egress: EgressPolicy {
+                allowed: vec![Origin::of_url("http://127.0.0.1:9/").unwrap()],
+            },
+            request_timeout: Duration::from_millis(50),
+            max_concurrent_requests: 1,
+            ..Default::default()
+        };
+        let mut hooks = EgressHooks::new(&policy, wire.clone());
+        let _held = hooks.slots.clone().try_acquire_owned().unwrap();
+        let err = send(&mut hooks, "http://127.0.0.1:9/x").await.unwrap_err();
+        let HttpError::InternalError(Some(text)) = err else {
+            panic!("{err:?}");
+        };
+        assert_eq!(text, "the host allows at most 1 concurrent requests");
+        let limit = Limit::ConcurrentRequests { requests: 1 };
+        assert_eq!(wire.take(), Some(Breach::Limit(limit)));
     }
 }

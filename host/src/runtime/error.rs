@@ -3,8 +3,9 @@
 
 use std::fmt;
 
-use wasmtime::Store;
+use wasmtime::Trap;
 
+use super::limits::{Breach, Limit, LimitTrap};
 use super::state::HostState;
 use crate::bindings::types::{self as wit, ErrorKind};
 use crate::redact::Redactor;
@@ -74,7 +75,27 @@ pub enum RuntimeError {
         /// This host's contract version.
         host: String,
     },
-    /// The guest trapped (panicked, ran out of a limit, or broke the ABI).
+    /// The guest broke a sandbox limit of its [`RunPolicy`](super::RunPolicy)
+    /// and was stopped (or its call failed because of it).
+    #[error("the connector exceeded {limit} in `{call}`")]
+    Limit {
+        /// The export being called.
+        call: &'static str,
+        /// The limit it broke.
+        limit: Limit,
+    },
+    /// The guest sent a request to an origin outside the egress allow-list;
+    /// the host refused it and the call failed.
+    #[error(
+        "the connector tried to reach {origin} in `{call}`, which is not on the egress allow-list"
+    )]
+    Egress {
+        /// The export being called.
+        call: &'static str,
+        /// The refused origin, `scheme://host:port`.
+        origin: String,
+    },
+    /// The guest trapped (panicked, or broke the ABI).
     #[error("the connector crashed in `{call}`: {reason}")]
     Trap {
         /// The export being called.
@@ -105,12 +126,36 @@ impl RuntimeError {
         RuntimeError::Link(format!("{e:#}"))
     }
 
+    /// The error for a breach recorded while `call` ran.
+    pub(crate) fn breach(call: &'static str, breach: Breach) -> RuntimeError {
+        match breach {
+            Breach::Limit(limit) => RuntimeError::Limit { call, limit },
+            Breach::Egress { origin } => RuntimeError::Egress { call, origin },
+        }
+    }
+
+    /// Explains a failed call: by the limit that stopped it (`bound` is the
+    /// time limit the call ran under), else by a breach recorded during the
+    /// call, else as a crash with what the guest printed.
     pub(crate) fn trap(
         call: &'static str,
         e: wasmtime::Error,
-        store: &Store<HostState>,
+        state: &HostState,
+        bound: Option<Limit>,
     ) -> RuntimeError {
-        let state = store.data();
+        // What stopped the guest first, then what it may have tripped over
+        // before it crashed (a refused origin, an oversized response).
+        let breach = state.tripwire.take();
+        if let Some(LimitTrap(limit)) = e.downcast_ref::<LimitTrap>() {
+            let limit = limit.clone();
+            return RuntimeError::Limit { call, limit };
+        }
+        if let (Some(&Trap::Interrupt), Some(limit)) = (e.downcast_ref::<Trap>(), bound) {
+            return RuntimeError::Limit { call, limit };
+        }
+        if let Some(breach) = breach {
+            return RuntimeError::breach(call, breach);
+        }
         let mut reason = state.redactor.redact(&format!("{e:#}"));
         let stderr = state.stderr_text();
         if !stderr.is_empty() {

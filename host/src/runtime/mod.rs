@@ -4,15 +4,35 @@
 //! A [`ConnectorComponent`] is a compiled component, instantiated once per
 //! run into a [`ConnectorInstance`], which owns its own `Store`: nothing is
 //! shared between runs.
+//!
+//! The sandbox: the guest gets no filesystem, environment, sockets or
+//! arguments; its only way out is `wasi:http` through the egress hooks. Each
+//! store enforces the limits of its [`RunPolicy`]: memory and tables through
+//! a resource limiter, time through epoch interruption driven by one ticker
+//! thread per runtime (plus a deadline-aware `wasi:io/poll`), response size
+//! and requests in flight in the egress hooks. A broken limit fails the
+//! call with [`RuntimeError::Limit`]; the store is then done with, the
+//! process is not affected.
 
+mod body;
+mod cache;
+mod deadline;
 mod egress;
 mod error;
+mod limits;
+mod policy;
+mod shadow;
 mod state;
+#[cfg(test)]
+mod tests;
 
+pub use cache::ComponentCache;
 pub use egress::{EgressPolicy, Origin};
 pub use error::{ConnectorError, RuntimeError};
+pub use limits::Limit;
+pub use policy::RunPolicy;
 
-use std::time::Duration;
+use std::sync::Arc;
 
 use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{Config, Engine, Store};
@@ -25,42 +45,33 @@ use crate::bindings::types::{
 use crate::bindings::{
     BatonConnector, BatonConnectorPre, CONNECTOR_EXPORT_PREFIX, CONTRACT_VERSION,
 };
+use deadline::Ticker;
 use state::HostState;
 
 /// The bytes of the Notion connector component built with this host.
 pub const NOTION_COMPONENT: &[u8] = include_bytes!(env!("BATON_NOTION_COMPONENT_PATH"));
 
-/// Per-run settings: where the guest may connect and how long a request may take.
-#[derive(Debug, Clone)]
-pub struct RunPolicy {
-    /// Origins the guest may send HTTP requests to.
-    pub egress: EgressPolicy,
-    /// Upper bound for one outgoing request (connect, first byte, and between body chunks).
-    pub request_timeout: Duration,
-}
-
-impl Default for RunPolicy {
-    fn default() -> Self {
-        RunPolicy {
-            egress: EgressPolicy::default(),
-            request_timeout: Duration::from_secs(60),
-        }
-    }
-}
-
 /// A wasmtime engine and linker configured for Baton connectors.
+///
+/// Clones share the engine, the linker and the epoch ticker thread, which
+/// stops when the last runtime, component and instance made from it are dropped.
 #[derive(Clone)]
 pub struct Runtime {
     engine: Engine,
     linker: Linker<HostState>,
+    ticker: Arc<Ticker>,
+    cache: Option<ComponentCache>,
 }
 
 impl Runtime {
-    /// Builds the engine and links the host's imports: WASI p2 (without
-    /// filesystem, network or environment), `wasi:http` and the host logger.
+    /// Builds the engine (with epoch interruption) and links the host's
+    /// imports: WASI p2 (without filesystem, network or environment, and with
+    /// a `wasi:io/poll` that honours the call deadline), `wasi:http` and the
+    /// host logger. Starts the epoch ticker thread.
     pub fn new() -> Result<Runtime, RuntimeError> {
         let mut config = Config::new();
         config.wasm_component_model(true);
+        config.epoch_interruption(true);
         let engine = Engine::new(&config).map_err(RuntimeError::engine)?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(RuntimeError::engine)?;
@@ -68,12 +79,32 @@ impl Runtime {
             .map_err(RuntimeError::engine)?;
         BatonConnector::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)
             .map_err(RuntimeError::engine)?;
-        Ok(Runtime { engine, linker })
+        shadow::shadow_wasi_io(&mut linker).map_err(RuntimeError::engine)?;
+        let ticker = Ticker::start(&engine)
+            .map_err(|e| RuntimeError::Engine(format!("cannot start the epoch ticker: {e}")))?;
+        Ok(Runtime {
+            engine,
+            linker,
+            ticker: Arc::new(ticker),
+            cache: None,
+        })
     }
 
-    /// Compiles a component and checks that it implements this host's contract version.
+    /// Keeps compiled components in `cache`, so that later loads of the same
+    /// component skip compilation.
+    pub fn with_cache(mut self, cache: ComponentCache) -> Runtime {
+        self.cache = Some(cache);
+        self
+    }
+
+    /// Compiles a component (or takes it from the cache) and checks that it
+    /// implements this host's contract version.
     pub fn load(&self, bytes: &[u8]) -> Result<ConnectorComponent, RuntimeError> {
-        let component = Component::new(&self.engine, bytes).map_err(RuntimeError::compile)?;
+        let component = match &self.cache {
+            Some(cache) => cache.load(&self.engine, bytes),
+            None => Component::new(&self.engine, bytes),
+        }
+        .map_err(RuntimeError::compile)?;
         check_contract_version(&self.engine, &component)?;
         let pre = self
             .linker
@@ -83,6 +114,7 @@ impl Runtime {
         Ok(ConnectorComponent {
             engine: self.engine.clone(),
             pre,
+            ticker: self.ticker.clone(),
         })
     }
 }
@@ -113,33 +145,59 @@ fn check_contract_version(engine: &Engine, component: &Component) -> Result<(), 
 pub struct ConnectorComponent {
     engine: Engine,
     pre: BatonConnectorPre<HostState>,
+    ticker: Arc<Ticker>,
 }
 
 impl ConnectorComponent {
     /// Creates a fresh instance in its own store, sandboxed by `policy`.
+    /// The run clock ([`RunPolicy::run_timeout`]) starts here, and
+    /// instantiation counts as a call.
     pub fn instantiate(&self, policy: RunPolicy) -> Result<ConnectorInstance, RuntimeError> {
         let mut store = Store::new(&self.engine, HostState::new(policy));
-        let bindings = self
-            .pre
-            .instantiate(&mut store)
-            .map_err(|e| RuntimeError::trap("instantiate", e, &store))?;
-        Ok(ConnectorInstance { store, bindings })
+        store.limiter(|state| &mut state.limiter);
+        let pre = &self.pre;
+        let bindings = guarded(&mut store, "instantiate", |store| pre.instantiate(store))?;
+        Ok(ConnectorInstance {
+            store,
+            bindings,
+            _ticker: self.ticker.clone(),
+        })
     }
+}
+
+/// Runs one call into the guest under the store's limits: sets the epoch
+/// deadline, and explains a failure by the limit it broke when there was one.
+fn guarded<T>(
+    store: &mut Store<HostState>,
+    call: &'static str,
+    f: impl FnOnce(&mut Store<HostState>) -> wasmtime::Result<T>,
+) -> Result<T, RuntimeError> {
+    let ticks = store
+        .data_mut()
+        .deadlines
+        .begin_call()
+        .map_err(|limit| RuntimeError::Limit { call, limit })?;
+    // Left over from an earlier call that succeeded despite it.
+    store.data().tripwire.take();
+    store.set_epoch_deadline(ticks);
+    let result = f(store);
+    let bound = store.data_mut().deadlines.end_call();
+    result.map_err(|e| RuntimeError::trap(call, e, store.data(), bound))
 }
 
 /// A live connector: one store, one instance, used by one run at a time.
 pub struct ConnectorInstance {
     store: Store<HostState>,
     bindings: BatonConnector,
+    /// Keeps the epoch advancing while this instance lives.
+    _ticker: Arc<Ticker>,
 }
 
 impl ConnectorInstance {
     /// The connector's static description.
     pub fn metadata(&mut self) -> Result<ConnectorMetadata, RuntimeError> {
-        let iface = self.bindings.baton_connector_connector();
-        iface
-            .call_metadata(&mut self.store)
-            .map_err(|e| RuntimeError::trap("metadata", e, &self.store))
+        let guest = self.bindings.baton_connector_connector();
+        guarded(&mut self.store, "metadata", |s| guest.call_metadata(s))
     }
 
     /// Passes the configuration. Values of fields that the metadata marks
@@ -231,19 +289,24 @@ impl ConnectorInstance {
 
     /// Calls an export that returns `result<T, connector-error>`, keeping
     /// traps apart from connector errors and redacting secrets from both.
+    /// A connector error after a breach (a refused origin, an oversized
+    /// response) is reported as the breach: that is the cause, whatever
+    /// the guest made of it.
     fn call<T>(
         &mut self,
         name: &'static str,
         f: impl FnOnce(&Guest, &mut Store<HostState>) -> wasmtime::Result<Result<T, WitError>>,
     ) -> Result<T, RuntimeError> {
         let guest = self.bindings.baton_connector_connector();
-        let result =
-            f(guest, &mut self.store).map_err(|e| RuntimeError::trap(name, e, &self.store))?;
+        let result = guarded(&mut self.store, name, |s| f(guest, s))?;
         result.map_err(|e| {
-            let redactor = &self.store.data().redactor;
+            let state = self.store.data();
+            if let Some(breach) = state.tripwire.take() {
+                return RuntimeError::breach(name, breach);
+            }
             RuntimeError::Connector {
                 call: name,
-                error: ConnectorError::from_wit(e, redactor),
+                error: ConnectorError::from_wit(e, &state.redactor),
             }
         })
     }

@@ -1,11 +1,13 @@
-//! The per-store state: WASI contexts, the egress hooks and the host logger.
+//! The per-store state: WASI contexts, the egress hooks, the limits and the host logger.
 
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
+use super::deadline::Deadlines;
 use super::egress::EgressHooks;
+use super::limits::{GuestLimiter, Tripwire};
 use super::RunPolicy;
 use crate::bindings::baton::connector::host;
 use crate::bindings::types::LogLevel;
@@ -22,6 +24,10 @@ pub(crate) struct HostState {
     pub(crate) hooks: EgressHooks,
     pub(crate) redactor: Redactor,
     pub(crate) stderr: MemoryOutputPipe,
+    pub(crate) limiter: GuestLimiter,
+    pub(crate) deadlines: Deadlines,
+    /// What stopped the current call, recorded where the limit is enforced.
+    pub(crate) tripwire: Tripwire,
 }
 
 impl HostState {
@@ -35,14 +41,27 @@ impl HostState {
             .allow_udp(false)
             .allow_ip_name_lookup(false)
             .build();
+        let tripwire = Tripwire::default();
         HostState {
             wasi,
             http: WasiHttpCtx::new(),
             table: ResourceTable::new(),
-            hooks: EgressHooks::new(policy),
+            limiter: GuestLimiter::new(
+                policy.memory_limit,
+                policy.table_elements_limit,
+                tripwire.clone(),
+            ),
+            deadlines: Deadlines::new(policy.call_timeout, policy.run_timeout),
+            hooks: EgressHooks::new(&policy, tripwire.clone()),
+            tripwire,
             redactor: Redactor::default(),
             stderr,
         }
+    }
+
+    /// What the replaced `wasi:io` functions need (`shadow.rs`), borrowed at once.
+    pub(crate) fn poll_parts(&mut self) -> (&mut ResourceTable, &Deadlines, &Tripwire) {
+        (&mut self.table, &self.deadlines, &self.tripwire)
     }
 
     /// What the guest wrote to stderr, redacted; used to explain traps.

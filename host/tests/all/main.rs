@@ -4,7 +4,9 @@
 mod c1z_writer;
 mod cli;
 mod cli_flags;
+mod embedding;
 mod external;
+mod interrupt;
 mod provision;
 mod reader;
 mod reader_diff;

@@ -3,8 +3,10 @@
 
 use wasi::http::outgoing_handler;
 use wasi::http::types::{
-    ErrorCode, Fields, FutureIncomingResponse, IncomingResponse, Method, OutgoingRequest, Scheme,
+    http_error_code, ErrorCode, Fields, FutureIncomingResponse, IncomingResponse, Method,
+    OutgoingRequest, Scheme,
 };
+use wasi::io::streams::StreamError;
 
 /// Starts a GET of `url` (`http(s)://authority/path`); [`wait`] awaits it.
 pub fn start(url: &str) -> Result<FutureIncomingResponse, String> {
@@ -49,6 +51,29 @@ pub fn wait(future: &FutureIncomingResponse) -> Result<IncomingResponse, String>
             Some(Ok(Err(code))) => return Err(describe(&code)),
             Some(Err(())) => return Err("the response was already taken".into()),
             None => continue,
+        }
+    }
+}
+
+/// Reads the whole body; its length, or what the host said when it failed.
+pub fn read_all(response: IncomingResponse) -> Result<usize, String> {
+    let body = response
+        .consume()
+        .map_err(|()| "the body was already taken".to_string())?;
+    let stream = body
+        .stream()
+        .map_err(|()| "the body stream was already taken".to_string())?;
+    let mut read = 0;
+    loop {
+        match stream.blocking_read(64 * 1024) {
+            Ok(chunk) => read += chunk.len(),
+            Err(StreamError::Closed) => return Ok(read),
+            Err(StreamError::LastOperationFailed(e)) => {
+                return Err(match http_error_code(&e) {
+                    Some(code) => describe(&code),
+                    None => e.to_debug_string(),
+                })
+            }
         }
     }
 }

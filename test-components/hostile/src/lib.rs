@@ -22,8 +22,8 @@ use std::sync::Mutex;
 
 use baton::connector::types::{
     ConfigField, ConfigValue, ConnectorError, ConnectorMetadata, CreateAccountOutcome,
-    EntitlementRef, ErrorKind, Grant, GrantOutcome, Page, ProfileEntry, ResourceId,
-    ResourceTrait, ResourceType, RevokeOutcome,
+    EntitlementRef, ErrorKind, Grant, GrantOutcome, Page, ProfileEntry, ResourceId, ResourceTrait,
+    ResourceType, RevokeOutcome,
 };
 use exports::baton::connector::connector::Guest;
 

@@ -12,6 +12,7 @@
 //! | `egress` | requests `target` and fails with what it was told | name the refused origin |
 //! | `egress-swallow` | requests `target` and returns what it was told | refuse the request, tell the guest the origin |
 //! | `probe` | reads environment, arguments, files, sockets; fails with what it saw | give it nothing |
+//! | `read-body` | reads a response from `base-url` to its end; returns what it got | cut the body off at the limit, saying so |
 //! | `concurrent` | opens 8 requests to `base-url` at once and holds them | cap requests in flight |
 
 use std::hint::black_box;
@@ -51,6 +52,16 @@ pub fn list(mode: &str, token: &str) -> Result<Page, ConnectorError> {
             Ok(page(vec![thing("egress", told)], None))
         }
         "probe" => Err(fail(probe())),
+        "read-body" => {
+            let got = http::start(&config("base-url"))
+                .and_then(|f| http::wait(&f))
+                .and_then(http::read_all);
+            let got = match got {
+                Ok(n) => format!("read {n} bytes"),
+                Err(told) => told,
+            };
+            Ok(page(vec![thing("body", got)], None))
+        }
         "concurrent" => concurrent(8),
         other => Err(fail(format!("unknown mode `{other}`"))),
     }
@@ -154,8 +165,8 @@ fn concurrent(n: usize) -> Result<Page, ConnectorError> {
         .map_err(fail)?;
     let mut held = Vec::new();
     for (i, future) in futures.iter().enumerate() {
-        let response = http::wait(future)
-            .map_err(|told| fail(format!("request {} of {n}: {told}", i + 1)))?;
+        let response =
+            http::wait(future).map_err(|told| fail(format!("request {} of {n}: {told}", i + 1)))?;
         held.push(response);
     }
     let answered = format!("{} responses", held.len());

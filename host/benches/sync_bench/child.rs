@@ -1,0 +1,267 @@
+//! The parts of the benchmark that run in a child process of their own (the
+//! bench binary re-executed with a flag), so that their peak RSS and their cold
+//! start are theirs alone: the parent holds the test-server and its data.
+//!
+//! A child prints its results as `key=value` lines on stdout (numbers only);
+//! the parent parses them with [`Values::parse`].
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, Context, Result};
+use baton_host::bindings::types::ConfigValue;
+use baton_host::runtime::{EgressPolicy, Origin, RunPolicy, Runtime, NOTION_COMPONENT};
+use baton_host::sync::{PageEvent, SyncRun};
+
+use super::TOKEN;
+
+/// Measurement (b): one full sync of the server at `url` into `target`,
+/// exactly as `baton-notion` runs it, with the per-phase split.
+///
+/// How the phases are told apart without instrumenting the runtime:
+/// - the sync thread's CPU time is read (`CLOCK_THREAD_CPUTIME_ID`) at every
+///   page event; the CPU a list call used is that delta minus the page's
+///   `write` time (writing is CPU work: SQLite runs in memory until commit).
+///   That CPU is the guest (wasm parsing JSON and mapping records) plus the
+///   lifting of the page across the component boundary;
+/// - the rest of the call's wall time is the sync thread waiting: for the
+///   server, the loopback and the HTTP client, which runs on tokio's threads;
+/// - `write` splits into SQLite inserts (timed inside the writer) and the rest,
+///   which is host encoding (contract records to protobuf, validation);
+/// - the writer also times its `finish`: SQLite (dangling check, deferred
+///   indexes, commit) and zstd (compression plus the c1z's fsync).
+pub fn sync(url: &str, target: &Path) -> Result<()> {
+    let started = Instant::now();
+    let runtime = Runtime::new()?;
+    let component = runtime.load(NOTION_COMPONENT)?;
+    let origin = Origin::of_url(url).map_err(|e| anyhow!(e))?;
+    let policy = RunPolicy {
+        egress: EgressPolicy {
+            allowed: vec![origin],
+        },
+        ..Default::default()
+    };
+    let mut instance = component.instantiate(policy)?;
+    let metadata = instance.metadata()?;
+    let config = [
+        ConfigValue {
+            name: "scim-token".into(),
+            value: TOKEN.into(),
+        },
+        ConfigValue {
+            name: "base-url".into(),
+            value: url.into(),
+        },
+    ];
+    instance.configure(&metadata, &config)?;
+    let load = started.elapsed();
+    // Compiling the component has its own peak; keep it apart from the sync's.
+    let hwm_load = status_kib("VmHWM");
+    let hwm_reset = reset_peak_rss();
+
+    let sync_started = Instant::now();
+    instance.validate()?;
+    let validate = sync_started.elapsed();
+
+    let mut pages = 0u64;
+    let mut call = Duration::ZERO;
+    let mut write = Duration::ZERO;
+    let mut call_cpu = Duration::ZERO;
+    let mut cpu_mark = thread_cpu();
+    let mut last_page = Instant::now();
+    let mut observer = |e: &PageEvent<'_>| {
+        let busy = thread_cpu().saturating_sub(cpu_mark);
+        pages += 1;
+        call += e.call;
+        write += e.write;
+        call_cpu += busy.saturating_sub(e.write);
+        last_page = Instant::now();
+        // Read again so that the observer's own work is not charged to the next call.
+        cpu_mark = thread_cpu();
+    };
+    let report = SyncRun::new(&mut instance, &metadata, target)?
+        .with_observer(&mut observer)
+        .run()
+        .context("sync")?;
+    let sync_wall = sync_started.elapsed();
+    let after_last_page = last_page.elapsed();
+    let hwm_sync = status_kib("VmHWM");
+
+    let s = &report.summary;
+    let of_type = |id: &str| {
+        report
+            .per_type
+            .iter()
+            .find(|(t, _)| t == id)
+            .map_or(0, |(_, stats)| stats.resources)
+    };
+    let fetch = call.saturating_sub(call_cpu);
+    let encode = write.saturating_sub(s.insert_time);
+    let accounted = validate + call + write + s.finalize_time + s.compress_time;
+    let secs = |d: Duration| d.as_secs_f64();
+    let mut out = Values::default();
+    out.set("users", of_type("user") as f64);
+    out.set("groups", of_type("group") as f64);
+    out.set("roles", of_type("role") as f64);
+    out.set("entitlements", s.counts.entitlements as f64);
+    out.set("grants", s.counts.grants as f64);
+    out.set("duplicates", s.counts.duplicates as f64);
+    out.set("dangling", s.dangling_references as f64);
+    out.set("pages", pages as f64);
+    out.set("guest_requests", instance.requests_sent() as f64);
+    out.set("load_s", secs(load));
+    out.set("sync_s", secs(sync_wall));
+    out.set("validate_s", secs(validate));
+    out.set("fetch_s", secs(fetch));
+    out.set("guest_s", secs(call_cpu));
+    out.set("encode_s", secs(encode));
+    out.set("sqlite_insert_s", secs(s.insert_time));
+    out.set("sqlite_finish_s", secs(s.finalize_time));
+    out.set("zstd_s", secs(s.compress_time));
+    out.set("after_last_page_s", secs(after_last_page));
+    out.set("other_s", secs(sync_wall.saturating_sub(accounted)));
+    out.set("hwm_load_kib", hwm_load.unwrap_or(0) as f64);
+    out.set("hwm_sync_kib", hwm_sync.unwrap_or(0) as f64);
+    out.set("hwm_reset", f64::from(u8::from(hwm_reset)));
+    out.set("c1z_bytes", s.file_bytes as f64);
+    out.set("db_bytes", s.db_bytes as f64);
+    print!("{out}");
+    Ok(())
+}
+
+/// Measurement (c): loading the component in a fresh process.
+///
+/// The host has no precompile cache yet, so the warm case is what one would
+/// give: `Engine::precompile_component` once, then `Component::deserialize_file`
+/// of its output, on an engine configured like the runtime's.
+pub fn load(scratch: &Path) -> Result<()> {
+    let mut out = Values::default();
+    let timed = |f: &mut dyn FnMut() -> Result<()>| -> Result<f64> {
+        let started = Instant::now();
+        f()?;
+        Ok(started.elapsed().as_secs_f64())
+    };
+
+    // Cold, through the host: engine, compile + contract check + linking, instantiate.
+    let mut runtime = None;
+    out.set(
+        "engine_s",
+        timed(&mut || {
+            runtime = Some(Runtime::new()?);
+            Ok(())
+        })?,
+    );
+    let runtime = runtime.expect("set above");
+    let mut component = None;
+    out.set(
+        "compile_s",
+        timed(&mut || {
+            component = Some(runtime.load(NOTION_COMPONENT)?);
+            Ok(())
+        })?,
+    );
+    let component = component.expect("set above");
+    out.set(
+        "instantiate_s",
+        timed(&mut || {
+            let mut instance = component.instantiate(RunPolicy::default())?;
+            instance.metadata()?;
+            Ok(())
+        })?,
+    );
+
+    // What a cache would save, with plain wasmtime.
+    let mut config = wasmtime::Config::new();
+    config.wasm_component_model(true);
+    config.epoch_interruption(true);
+    let engine = wasmtime::Engine::new(&config).map_err(|e| anyhow!("{e:#}"))?;
+    let started = Instant::now();
+    let precompiled = engine
+        .precompile_component(NOTION_COMPONENT)
+        .map_err(|e| anyhow!("{e:#}"))?;
+    out.set("precompile_s", started.elapsed().as_secs_f64());
+    let cache = scratch.join("notion.cwasm");
+    std::fs::write(&cache, &precompiled)?;
+    let started = Instant::now();
+    // SAFETY: the file was written just above by `precompile_component` of this
+    // very engine, and nothing else writes to the scratch folder.
+    let warm = unsafe { wasmtime::component::Component::deserialize_file(&engine, &cache) };
+    let warm = warm.map_err(|e| anyhow!("{e:#}"))?;
+    out.set("deserialize_s", started.elapsed().as_secs_f64());
+    drop(warm);
+    out.set("wasm_bytes", NOTION_COMPONENT.len() as f64);
+    out.set("cwasm_bytes", precompiled.len() as f64);
+    print!("{out}");
+    Ok(())
+}
+
+/// Numbers keyed by name: what a child prints and the parent reads back.
+#[derive(Debug, Default, Clone)]
+pub struct Values(BTreeMap<String, f64>);
+
+impl Values {
+    pub fn set(&mut self, key: &str, value: f64) {
+        self.0.insert(key.to_string(), value);
+    }
+
+    /// The value of `key`; a child that did not print it is a bug in this bench.
+    pub fn get(&self, key: &str) -> f64 {
+        match self.0.get(key) {
+            Some(v) => *v,
+            None => panic!("the child printed no `{key}`"),
+        }
+    }
+
+    pub fn parse(text: &str) -> Result<Values> {
+        let mut values = Values::default();
+        for line in text.lines().filter(|l| !l.trim().is_empty()) {
+            let (key, value) = line
+                .split_once('=')
+                .with_context(|| format!("child output line {line:?}"))?;
+            let value = value
+                .parse()
+                .with_context(|| format!("child output line {line:?}"))?;
+            values.set(key, value);
+        }
+        Ok(values)
+    }
+}
+
+impl std::fmt::Display for Values {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (k, v) in &self.0 {
+            writeln!(f, "{k}={v}")?;
+        }
+        Ok(())
+    }
+}
+
+/// CPU time the calling thread has used; monotonic and precise to the
+/// nanosecond, unlike the tick-granular counters in `/proc`.
+fn thread_cpu() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes only into the timespec it is given.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    if rc != 0 {
+        return Duration::ZERO;
+    }
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
+/// A `kB` field of `/proc/self/status` (`VmHWM` is the peak resident set).
+pub fn status_kib(field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status.lines().find_map(|line| {
+        let value = line.strip_prefix(field)?.strip_prefix(':')?;
+        value.trim().strip_suffix("kB")?.trim().parse().ok()
+    })
+}
+
+/// Resets `VmHWM` to the current RSS (Linux ≥ 4.0); `false` where not allowed.
+fn reset_peak_rss() -> bool {
+    std::fs::write("/proc/self/clear_refs", "5").is_ok()
+}

@@ -1,0 +1,689 @@
+//! The performance benchmark of issue 8: a 100,000-user Notion sync against
+//! the I/O floor, in bounded memory.
+//!
+//! ```sh
+//! cargo bench -p baton-host --bench sync_bench                          # 100k users, 2,000 groups, 3 runs
+//! cargo bench -p baton-host --bench sync_bench -- --users 10000 --groups 200 --reps 1
+//! ```
+//!
+//! It starts the test-server in-process (rate limit off) and, in each of the
+//! runs, measures side by side:
+//! - (a) raw fetch: every list page fetched by a minimal HTTP/1.1 client,
+//!   bodies discarded ([`raw`]): the I/O floor. Also with a new connection per
+//!   request, which is what the host's HTTP client does today;
+//! - (b) full sync: the embedded component through the host into a c1z, in a
+//!   child process so that its peak RSS is its own ([`child::sync`]);
+//! - (c) load: engine, compile and instantiate on a cold start, and what a
+//!   precompile cache would give ([`child::load`]);
+//!
+//! then the whole-process targets with the release binaries: `baton-notion
+//! capabilities` and `baton resources -f` on the synced file. It prints the
+//! medians, each target of the issue as met or not, and a Markdown table for
+//! the README.
+
+mod child;
+mod raw;
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, ensure, Context, Result};
+use baton_host::c1z::timestamp::UnixTime;
+use notion_scim_test_server::{Config, Directory, TestServer};
+
+use child::Values;
+use raw::{Connections, PAGE};
+
+/// The bearer token of the bench's test-server (a fixture, not a secret).
+const TOKEN: &str = "bench-token";
+/// First argument of a child that runs measurement (b).
+const CHILD_SYNC: &str = "--child-sync";
+/// First argument of a child that runs measurement (c).
+const CHILD_LOAD: &str = "--child-load";
+
+/// Issue 8's targets.
+const MAX_RATIO: f64 = 1.3;
+const MAX_RSS_MIB: f64 = 100.0;
+const MAX_CAPABILITIES_S: f64 = 0.050;
+const MAX_LISTING_S: f64 = 2.0;
+const MAX_BENCH_S: f64 = 600.0;
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some(CHILD_SYNC) => {
+            let [_, url, target] = &args[..] else {
+                bail!("usage: {CHILD_SYNC} URL TARGET");
+            };
+            child::sync(url, Path::new(target))
+        }
+        Some(CHILD_LOAD) => {
+            let [_, scratch] = &args[..] else {
+                bail!("usage: {CHILD_LOAD} SCRATCH_DIR");
+            };
+            child::load(Path::new(scratch))
+        }
+        _ => run(Options::parse(&args)?),
+    }
+}
+
+struct Options {
+    users: usize,
+    groups: usize,
+    reps: usize,
+}
+
+impl Options {
+    fn parse(args: &[String]) -> Result<Options> {
+        let mut options = Options {
+            users: 100_000,
+            groups: 2_000,
+            reps: 3,
+        };
+        let mut args = args.iter();
+        while let Some(arg) = args.next() {
+            let mut number = |name: &str| -> Result<usize> {
+                let value = args.next().with_context(|| format!("{name} needs a value"))?;
+                value
+                    .parse()
+                    .with_context(|| format!("{name} {value:?} is not a number"))
+            };
+            match arg.as_str() {
+                "--users" => options.users = number("--users")?,
+                "--groups" => options.groups = number("--groups")?,
+                "--reps" => options.reps = number("--reps")?.max(1),
+                // `cargo bench` passes `--bench` to every bench binary.
+                "--bench" => {}
+                other => bail!("unknown argument {other:?} (known: --users N --groups N --reps N)"),
+            }
+        }
+        ensure!(
+            options.users >= 4,
+            "--users must be at least 4 so that all four roles are present"
+        );
+        Ok(options)
+    }
+}
+
+/// What a complete sync of the generated directory holds.
+struct Expected {
+    users: usize,
+    groups: usize,
+    roles: usize,
+    entitlements: usize,
+    grants: usize,
+    memberships: usize,
+    /// One validation request plus one per page of users and of groups.
+    requests: usize,
+}
+
+impl Expected {
+    fn of(dir: &Directory) -> Expected {
+        let users = dir.users.len();
+        let groups = dir.groups.len();
+        let role_holders = dir.users.iter().filter(|u| u.role.is_some()).count();
+        let memberships = dir.membership_count();
+        Expected {
+            users,
+            groups,
+            roles: 4,
+            entitlements: 4 + groups,
+            grants: role_holders + memberships,
+            memberships,
+            requests: 1 + users.div_ceil(PAGE) + groups.div_ceil(PAGE),
+        }
+    }
+}
+
+/// The results of one run of (a) and (b).
+struct Rep {
+    keep_alive: raw::Fetched,
+    per_request: raw::Fetched,
+    sync: Values,
+    /// Requests the server saw during the sync.
+    requests: usize,
+    /// Wall time of the sync child, from spawn to exit.
+    process: Duration,
+}
+
+fn run(options: Options) -> Result<()> {
+    let bench_started = Instant::now();
+    let machine = Machine::describe();
+    println!(
+        "baton-notion sync benchmark · {} · {} · {} cores · {} MiB RAM",
+        machine.date, machine.cpu, machine.cores, machine.mem_mib
+    );
+
+    let started = Instant::now();
+    let server = TestServer::start(Config {
+        token: TOKEN.into(),
+        users: options.users,
+        groups: options.groups,
+        seed: 1,
+    })?;
+    let expected = {
+        let dir = server.directory();
+        let roles: std::collections::BTreeSet<_> = dir
+            .users
+            .iter()
+            .filter_map(|u| u.role.map(|r| format!("{r:?}")))
+            .collect();
+        ensure!(roles.len() == 4, "not all four roles are present: {roles:?}");
+        Expected::of(&dir)
+    };
+    println!(
+        "test-server: {} users (all four roles), {} groups, {} memberships; rate limit off; \
+         started in {:.1} s\n",
+        expected.users,
+        expected.groups,
+        expected.memberships,
+        started.elapsed().as_secs_f64()
+    );
+
+    let scratch = tempfile::tempdir()?;
+    let target = scratch.path().join("bench.c1z");
+    let mut reps = Vec::new();
+    for i in 1..=options.reps {
+        let keep_alive = raw::fetch_all(
+            server.addr(),
+            TOKEN,
+            options.users,
+            options.groups,
+            Connections::KeepAlive,
+        )?;
+        let per_request = raw::fetch_all(
+            server.addr(),
+            TOKEN,
+            options.users,
+            options.groups,
+            Connections::PerRequest,
+        )?;
+        for fetched in [&keep_alive, &per_request] {
+            ensure!(
+                fetched.requests as usize == expected.requests - 1,
+                "the raw fetch sent {} requests, not {}",
+                fetched.requests,
+                expected.requests - 1
+            );
+        }
+        let before = server.request_count();
+        let (sync, process) = child(&[
+            CHILD_SYNC,
+            &server.base_url(),
+            target.to_str().context("temp path")?,
+        ])?;
+        let requests = server.request_count() - before;
+        check_complete(&sync, &expected)?;
+        let rep = Rep {
+            keep_alive,
+            per_request,
+            sync,
+            requests,
+            process,
+        };
+        println!(
+            "run {i}/{}: raw fetch {:.2} s (new connection per request {:.2} s), sync {:.2} s, \
+             b/a {:.2}, peak RSS {:.1} MiB, {} requests",
+            options.reps,
+            rep.keep_alive.wall.as_secs_f64(),
+            rep.per_request.wall.as_secs_f64(),
+            rep.sync.get("sync_s"),
+            rep.sync.get("sync_s") / rep.keep_alive.wall.as_secs_f64(),
+            peak_rss_mib(&rep.sync),
+            rep.requests
+        );
+        reps.push(rep);
+    }
+
+    let mut loads = Vec::new();
+    for i in 0..options.reps {
+        // A cold start: should the host cache compiled components, give it an empty cache.
+        let cold_cache = scratch.path().join(format!("cold-cache-{i}"));
+        let (load, _) = child_with(
+            &[CHILD_LOAD, scratch.path().to_str().context("temp path")?],
+            &[("BATON_CACHE_DIR", cold_cache.as_os_str())],
+        )?;
+        loads.push(load);
+    }
+
+    let capabilities = time_capabilities(options.reps, scratch.path())?;
+    let listing = time_listing(options.reps, &target, scratch.path())?;
+
+    report(
+        &options,
+        &machine,
+        &expected,
+        &reps,
+        &loads,
+        capabilities,
+        &listing,
+        bench_started.elapsed(),
+    );
+    Ok(())
+}
+
+/// Runs the bench binary again as a child with `args`; returns what it printed and its wall time.
+fn child(args: &[&str]) -> Result<(Values, Duration)> {
+    child_with(args, &[])
+}
+
+fn child_with(args: &[&str], env: &[(&str, &std::ffi::OsStr)]) -> Result<(Values, Duration)> {
+    let exe = std::env::current_exe()?;
+    let started = Instant::now();
+    let out = Command::new(exe)
+        .args(args)
+        .envs(env.iter().copied())
+        .stderr(Stdio::inherit())
+        .output()?;
+    let wall = started.elapsed();
+    ensure!(out.status.success(), "child {args:?} failed: {}", out.status);
+    Ok((Values::parse(&String::from_utf8_lossy(&out.stdout))?, wall))
+}
+
+/// The c1z holds every user, group, role, entitlement and grant, and nothing dangles.
+fn check_complete(sync: &Values, want: &Expected) -> Result<()> {
+    let pairs = [
+        ("users", want.users),
+        ("groups", want.groups),
+        ("roles", want.roles),
+        ("entitlements", want.entitlements),
+        ("grants", want.grants),
+        ("dangling", 0),
+        ("duplicates", 0),
+    ];
+    for (key, n) in pairs {
+        ensure!(
+            sync.get(key) == n as f64,
+            "the c1z has {} {key}, expected {n}",
+            sync.get(key)
+        );
+    }
+    Ok(())
+}
+
+fn peak_rss_mib(sync: &Values) -> f64 {
+    sync.get("hwm_load_kib").max(sync.get("hwm_sync_kib")) / 1024.0
+}
+
+/// The built `baton-notion` and `baton` binaries (cargo builds them for benches).
+fn binary(name: &str) -> PathBuf {
+    match name {
+        "baton-notion" => PathBuf::from(env!("CARGO_BIN_EXE_baton-notion")),
+        _ => PathBuf::from(env!("CARGO_BIN_EXE_baton")),
+    }
+}
+
+/// A clean environment for the CLI runs: no `BATON_*` variables and no
+/// `.baton.yaml` from the caller's folder.
+fn cli(name: &str, cwd: &Path) -> Command {
+    let mut cmd = Command::new(binary(name));
+    cmd.current_dir(cwd);
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("BATON_") {
+            cmd.env_remove(key);
+        }
+    }
+    cmd
+}
+
+/// Median whole-process time of `baton-notion capabilities`, after one
+/// untimed run that warms the page cache (and a precompile cache, once there is one).
+fn time_capabilities(reps: usize, cwd: &Path) -> Result<Duration> {
+    let mut times = Vec::new();
+    for i in 0..=reps {
+        let started = Instant::now();
+        let out = cli("baton-notion", cwd)
+            .arg("capabilities")
+            .stderr(Stdio::inherit())
+            .output()?;
+        let took = started.elapsed();
+        ensure!(out.status.success(), "baton-notion capabilities failed");
+        if i > 0 {
+            times.push(took);
+        }
+    }
+    Ok(median_duration(&times))
+}
+
+/// `baton resources -f` on the synced file, read through a pipe.
+struct Listing {
+    first_byte: Duration,
+    total: Duration,
+    lines: usize,
+}
+
+fn time_listing(reps: usize, file: &Path, cwd: &Path) -> Result<Listing> {
+    let mut runs = Vec::new();
+    for _ in 0..reps {
+        let started = Instant::now();
+        let mut proc = cli("baton", cwd)
+            .args(["resources", "-f"])
+            .arg(file)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()?;
+        let mut stdout = proc.stdout.take().context("stdout")?;
+        let mut buf = vec![0u8; 1 << 16];
+        let mut first_byte = None;
+        let mut lines = 0;
+        loop {
+            let n = stdout.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            first_byte.get_or_insert_with(|| started.elapsed());
+            lines += buf[..n].iter().filter(|&&b| b == b'\n').count();
+        }
+        ensure!(proc.wait()?.success(), "baton resources failed");
+        runs.push(Listing {
+            first_byte: first_byte.unwrap_or_default(),
+            total: started.elapsed(),
+            lines,
+        });
+    }
+    let first: Vec<_> = runs.iter().map(|r| r.first_byte).collect();
+    let total: Vec<_> = runs.iter().map(|r| r.total).collect();
+    Ok(Listing {
+        first_byte: median_duration(&first),
+        total: median_duration(&total),
+        lines: runs[0].lines,
+    })
+}
+
+/// Where the numbers came from.
+struct Machine {
+    date: String,
+    cpu: String,
+    cores: usize,
+    mem_mib: u64,
+}
+
+impl Machine {
+    fn describe() -> Machine {
+        let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+        let cpu = cpuinfo
+            .lines()
+            .find_map(|l| l.strip_prefix("model name")?.split_once(':'))
+            .map_or_else(|| "unknown CPU".to_string(), |(_, m)| m.trim().to_string());
+        let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+        let mem_kib = meminfo
+            .lines()
+            .find_map(|l| l.strip_prefix("MemTotal:")?.trim().strip_suffix("kB"))
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .unwrap_or(0);
+        let now = UnixTime::now().to_db_text();
+        Machine {
+            date: now.get(..10).unwrap_or(&now).to_string(),
+            cpu,
+            cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            mem_mib: mem_kib / 1024,
+        }
+    }
+}
+
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    match values.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => values[n / 2],
+        n => (values[n / 2 - 1] + values[n / 2]) / 2.0,
+    }
+}
+
+fn median_duration(values: &[Duration]) -> Duration {
+    let mut secs: Vec<f64> = values.iter().map(Duration::as_secs_f64).collect();
+    Duration::from_secs_f64(median(&mut secs))
+}
+
+/// Median over the runs of one value of the sync child.
+fn median_of(reps: &[Rep], f: impl Fn(&Rep) -> f64) -> f64 {
+    median(&mut reps.iter().map(f).collect::<Vec<_>>())
+}
+
+fn median_key(values: &[Values], key: &str) -> f64 {
+    median(&mut values.iter().map(|v| v.get(key)).collect::<Vec<_>>())
+}
+
+fn verdict(met: bool) -> &'static str {
+    if met {
+        "met"
+    } else {
+        "NOT MET"
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn report(
+    options: &Options,
+    machine: &Machine,
+    expected: &Expected,
+    reps: &[Rep],
+    loads: &[Values],
+    capabilities: Duration,
+    listing: &Listing,
+    elapsed: Duration,
+) {
+    let sync = |key: &str| median_of(reps, |r| r.sync.get(key));
+    let a = median_of(reps, |r| r.keep_alive.wall.as_secs_f64());
+    let a_new = median_of(reps, |r| r.per_request.wall.as_secs_f64());
+    let b = sync("sync_s");
+    let ratio = median_of(reps, |r| {
+        r.sync.get("sync_s") / r.keep_alive.wall.as_secs_f64()
+    });
+    let rss = median_of(reps, |r| peak_rss_mib(&r.sync));
+    let rss_sync = sync("hwm_sync_kib") / 1024.0;
+    let rss_load = sync("hwm_load_kib") / 1024.0;
+    let requests = median_of(reps, |r| r.requests as f64);
+    let requests_all_equal = reps.iter().all(|r| r.requests == expected.requests);
+    let process = median_of(reps, |r| r.process.as_secs_f64());
+    let bytes = median_of(reps, |r| r.keep_alive.body_bytes as f64);
+    let hwm_reset = reps.iter().all(|r| r.sync.get("hwm_reset") == 1.0);
+
+    println!(
+        "\n== medians of {} runs ({} users, {} groups) ==",
+        options.reps, expected.users, expected.groups
+    );
+    println!(
+        "data          {} users, {} groups, 4 roles, {} entitlements, {} grants ({} role + {} group)",
+        expected.users,
+        expected.groups,
+        expected.entitlements,
+        expected.grants,
+        expected.grants - expected.memberships,
+        expected.memberships
+    );
+    println!(
+        "requests      {requests} during the sync (expected 1 validation + {} list = {})",
+        expected.requests - 1,
+        expected.requests
+    );
+    println!(
+        "(a) raw fetch {a:.3} s keep-alive; {a_new:.3} s with a new connection per request \
+         ({:.1} MB of bodies)",
+        bytes / 1e6
+    );
+    println!("(b) sync      {b:.3} s validate + sync (load excluded; see (c)); child process {process:.3} s in all");
+    println!("    b/a       {ratio:.2}");
+    println!(
+        "    peak RSS  {rss:.1} MiB for the sync process (compile and load {rss_load:.1} MiB, \
+         sync alone {rss_sync:.1} MiB{})",
+        if hwm_reset {
+            ""
+        } else {
+            "; VmHWM could not be reset, so it includes the load"
+        }
+    );
+    println!(
+        "    c1z       {:.1} MB ({:.1} MB of SQLite inside)",
+        sync("c1z_bytes") / 1e6,
+        sync("db_bytes") / 1e6
+    );
+    println!("    phases of (b), each a median over the runs:");
+    let phases = [
+        ("validate_s", "validate (one request, count=1)"),
+        (
+            "fetch_s",
+            "fetch: list calls' wall time not on the sync thread's CPU (server, loopback, HTTP client threads)",
+        ),
+        (
+            "guest_s",
+            "guest parse + map: sync thread CPU inside list calls (wasm JSON parsing and mapping, lifting the page)",
+        ),
+        (
+            "encode_s",
+            "host encode: page writes minus SQLite inserts (records to protobuf, validation)",
+        ),
+        ("sqlite_insert_s", "SQLite inserts"),
+        (
+            "sqlite_finish_s",
+            "SQLite finish: dangling check, deferred indexes, commit",
+        ),
+        ("zstd_s", "zstd: compressing the database into the c1z, fsync"),
+        ("other_s", "other: observer, rename, folder fsync"),
+    ];
+    for (key, what) in phases {
+        let v = sync(key);
+        println!("      {:>8.3} s {:>5.1}%  {what}", v, 100.0 * v / b);
+    }
+    let load = |key: &str| median_key(loads, key);
+    println!(
+        "(c) load      cold: engine {:.3} s + compile {:.3} s + instantiate {:.3} s; \
+         precompiled (what a cache would give): deserialize {:.4} s \
+         ({:.1} MB component, {:.1} MB precompiled, precompiling {:.3} s)",
+        load("engine_s"),
+        load("compile_s"),
+        load("instantiate_s"),
+        load("deserialize_s"),
+        load("wasm_bytes") / 1e6,
+        load("cwasm_bytes") / 1e6,
+        load("precompile_s"),
+    );
+    println!(
+        "CLI           baton-notion capabilities {:.3} s as a whole process; \
+         baton resources -f: first byte {:.3} s, all {} lines {:.3} s",
+        capabilities.as_secs_f64(),
+        listing.first_byte.as_secs_f64(),
+        listing.lines,
+        listing.total.as_secs_f64()
+    );
+
+    let at_scale = options.users == 100_000 && options.groups == 2_000;
+    let scale_note = if at_scale {
+        ""
+    } else {
+        " (not at the issue's 100k scale)"
+    };
+    println!("\n== targets of issue 8{scale_note} ==");
+    let targets = [
+        (
+            ratio <= MAX_RATIO,
+            format!("sync wall ≤ {MAX_RATIO} × raw fetch: b/a = {ratio:.2}"),
+        ),
+        (
+            rss <= MAX_RSS_MIB,
+            format!("peak RSS of the sync ≤ {MAX_RSS_MIB} MiB: {rss:.1} MiB"),
+        ),
+        (
+            requests_all_equal,
+            format!(
+                "exactly ceil(U/100)+ceil(G/100) = {} list requests (+1 validation): {} in every run",
+                expected.requests - 1,
+                requests - 1.0
+            ),
+        ),
+        (
+            capabilities.as_secs_f64() <= MAX_CAPABILITIES_S,
+            format!(
+                "`baton-notion capabilities` ≤ {:.0} ms: {:.0} ms (no precompile cache in the host yet)",
+                MAX_CAPABILITIES_S * 1e3,
+                capabilities.as_secs_f64() * 1e3
+            ),
+        ),
+        (
+            listing.total.as_secs_f64() <= MAX_LISTING_S,
+            format!(
+                "`baton resources -f` lists everything in ≤ {MAX_LISTING_S} s: {:.2} s (first byte after {:.2} s)",
+                listing.total.as_secs_f64(),
+                listing.first_byte.as_secs_f64()
+            ),
+        ),
+        (
+            elapsed.as_secs_f64() <= MAX_BENCH_S,
+            format!(
+                "benchmark ≤ 10 min: {:.1} min",
+                elapsed.as_secs_f64() / 60.0
+            ),
+        ),
+    ];
+    for (met, what) in &targets {
+        println!("  {:<8} {what}", verdict(*met));
+    }
+
+    println!("\n== for the README ==");
+    println!(
+        "Measured {} on {} ({} cores, {} MiB RAM); medians of {} runs, {} users, {} groups, {} grants.\n",
+        machine.date,
+        machine.cpu,
+        machine.cores,
+        machine.mem_mib,
+        options.reps,
+        expected.users,
+        expected.groups,
+        expected.grants
+    );
+    println!("| measure | figure | target | |");
+    println!("|---|---|---|---|");
+    println!("| (a) raw fetch, keep-alive (new connection per request) | {a:.2} s ({a_new:.2} s) | | |");
+    println!("| (b) sync: validate + all pages + c1z | {b:.2} s | | |");
+    println!(
+        "| b/a | {ratio:.2} | ≤ {MAX_RATIO} | {} |",
+        verdict(ratio <= MAX_RATIO)
+    );
+    println!(
+        "| peak RSS of the sync process | {rss:.0} MiB | ≤ {MAX_RSS_MIB:.0} MiB | {} |",
+        verdict(rss <= MAX_RSS_MIB)
+    );
+    println!(
+        "| requests | {requests} | 1 + {} | {} |",
+        expected.requests - 1,
+        verdict(requests_all_equal)
+    );
+    println!(
+        "| c1z size | {:.1} MB | | |",
+        sync("c1z_bytes") / 1e6
+    );
+    println!(
+        "| phases of (b): fetch / guest / encode / SQLite / zstd | {:.2} / {:.2} / {:.2} / {:.2} / {:.2} s | | |",
+        sync("fetch_s"),
+        sync("guest_s"),
+        sync("encode_s"),
+        sync("sqlite_insert_s") + sync("sqlite_finish_s"),
+        sync("zstd_s")
+    );
+    println!(
+        "| (c) load, cold: engine + compile + instantiate | {:.2} s | | |",
+        load("engine_s") + load("compile_s") + load("instantiate_s")
+    );
+    println!(
+        "| (c) load from a precompiled component (no cache in the host yet) | {:.1} ms | | |",
+        load("deserialize_s") * 1e3
+    );
+    println!(
+        "| `baton-notion capabilities`, whole process | {:.0} ms | ≤ 50 ms | {} |",
+        capabilities.as_secs_f64() * 1e3,
+        verdict(capabilities.as_secs_f64() <= MAX_CAPABILITIES_S)
+    );
+    println!(
+        "| `baton resources -f`: first byte / all | {:.2} s / {:.2} s | ≤ 2 s | {} |",
+        listing.first_byte.as_secs_f64(),
+        listing.total.as_secs_f64(),
+        verdict(listing.total.as_secs_f64() <= MAX_LISTING_S)
+    );
+    println!(
+        "| benchmark run | {:.1} min | < 10 min | {} |",
+        elapsed.as_secs_f64() / 60.0,
+        verdict(elapsed.as_secs_f64() <= MAX_BENCH_S)
+    );
+}

@@ -1,0 +1,216 @@
+//! Time limits: the epoch ticker and the per-call and per-run deadlines of a store.
+//!
+//! Both limits are wall-clock. Epoch interruption stops guest code: a
+//! background thread advances the engine's epoch every [`TICK`], and each
+//! call gets an epoch deadline of as many ticks as it has time left. Epoch
+//! checks only run in guest code, so they cannot end a wait inside a host
+//! call; the guest waits on the host through `wasi:io/poll` (timers, HTTP
+//! responses, stream readiness), which `shadow.rs` replaces with a version
+//! that stops at the same deadline. The remaining blocking host calls
+//! (`blocking-read` and friends on HTTP bodies) are bounded by the request
+//! timeout, and the epoch check stops the guest right after they return.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use wasmtime::Engine;
+
+use super::limits::Limit;
+
+/// How often the ticker advances the epoch: the precision of time limits in guest code.
+pub(crate) const TICK: Duration = Duration::from_millis(10);
+
+/// A thread that advances an engine's epoch every [`TICK`].
+///
+/// Shared through an `Arc` by the runtime, its components and their
+/// instances; the thread stops and is joined when the last holder is
+/// dropped, so no thread outlives its last user.
+pub(crate) struct Ticker {
+    stop: Option<mpsc::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+    /// Cleared by the thread as it exits; the tests watch it.
+    #[cfg_attr(not(test), allow(dead_code))]
+    running: Arc<AtomicBool>,
+}
+
+impl Ticker {
+    pub(crate) fn start(engine: &Engine) -> std::io::Result<Ticker> {
+        let (stop, stopped) = mpsc::channel::<()>();
+        // A weak handle, so that the thread does not keep the engine alive.
+        let engine = engine.weak();
+        let running = Arc::new(AtomicBool::new(true));
+        let flag = running.clone();
+        let thread = std::thread::Builder::new()
+            .name("baton-epoch-ticker".into())
+            .spawn(move || {
+                while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(TICK) {
+                    match engine.upgrade() {
+                        Some(engine) => engine.increment_epoch(),
+                        None => break,
+                    }
+                }
+                flag.store(false, Ordering::SeqCst);
+            })?;
+        Ok(Ticker {
+            stop: Some(stop),
+            thread: Some(thread),
+            running,
+        })
+    }
+
+    /// Whether the thread still runs; for tests.
+    #[cfg(test)]
+    pub(crate) fn running(&self) -> Arc<AtomicBool> {
+        self.running.clone()
+    }
+}
+
+impl Drop for Ticker {
+    fn drop(&mut self) {
+        // Dropping the sender wakes the thread at once with `Disconnected`.
+        drop(self.stop.take());
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// The time limits of one store and the deadline of the call in progress.
+#[derive(Debug)]
+pub(crate) struct Deadlines {
+    call_timeout: Duration,
+    run_timeout: Duration,
+    run_ends: Instant,
+    /// The deadline of the call in progress and the limit that sets it.
+    current: Option<(Instant, Limit)>,
+}
+
+impl Deadlines {
+    /// Starts the run clock now.
+    pub(crate) fn new(call_timeout: Duration, run_timeout: Duration) -> Deadlines {
+        let now = Instant::now();
+        Deadlines {
+            call_timeout,
+            run_timeout,
+            run_ends: now.checked_add(run_timeout).unwrap_or(now + FAR),
+            current: None,
+        }
+    }
+
+    /// Starts a call: returns the epoch ticks it may run, or the run limit
+    /// when the run has no time left.
+    pub(crate) fn begin_call(&mut self) -> Result<u64, Limit> {
+        let now = Instant::now();
+        if now >= self.run_ends {
+            return Err(self.run_limit());
+        }
+        let call_ends = now.checked_add(self.call_timeout).unwrap_or(now + FAR);
+        let (ends, limit) = if call_ends <= self.run_ends {
+            (
+                call_ends,
+                Limit::CallTime {
+                    limit: self.call_timeout,
+                },
+            )
+        } else {
+            (self.run_ends, self.run_limit())
+        };
+        self.current = Some((ends, limit));
+        let left = ends - now;
+        // Rounded up, so that a call never gets less than its time.
+        let ticks = left.as_nanos().div_ceil(TICK.as_nanos()).max(1);
+        Ok(u64::try_from(ticks).unwrap_or(u64::MAX))
+    }
+
+    /// Ends the call in progress; returns the limit that bounded it.
+    pub(crate) fn end_call(&mut self) -> Option<Limit> {
+        self.current.take().map(|(_, limit)| limit)
+    }
+
+    /// The deadline of the call in progress.
+    pub(crate) fn current(&self) -> Option<(Instant, Limit)> {
+        self.current.clone()
+    }
+
+    fn run_limit(&self) -> Limit {
+        Limit::RunTime {
+            limit: self.run_timeout,
+        }
+    }
+}
+
+/// Stands in for "no deadline" when a timeout does not fit in an `Instant`.
+const FAR: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_call_is_bounded_by_the_earlier_of_its_own_and_the_run_deadline() {
+        let mut d = Deadlines::new(Duration::from_millis(100), Duration::from_secs(60));
+        assert_eq!(d.begin_call().unwrap(), 10);
+        assert_eq!(
+            d.end_call(),
+            Some(Limit::CallTime {
+                limit: Duration::from_millis(100)
+            })
+        );
+        assert_eq!(d.end_call(), None);
+
+        let mut d = Deadlines::new(Duration::from_secs(60), Duration::from_millis(50));
+        let ticks = d.begin_call().unwrap();
+        assert!((1..=5).contains(&ticks), "{ticks}");
+        assert_eq!(
+            d.end_call(),
+            Some(Limit::RunTime {
+                limit: Duration::from_millis(50)
+            })
+        );
+    }
+
+    #[test]
+    fn no_call_starts_once_the_run_is_over() {
+        let mut d = Deadlines::new(Duration::from_secs(1), Duration::ZERO);
+        assert_eq!(
+            d.begin_call(),
+            Err(Limit::RunTime {
+                limit: Duration::ZERO
+            })
+        );
+    }
+
+    #[test]
+    fn huge_timeouts_do_not_overflow() {
+        let mut d = Deadlines::new(Duration::MAX, Duration::MAX);
+        assert!(d.begin_call().unwrap() > 1_000_000);
+    }
+
+    #[test]
+    fn the_ticker_advances_the_epoch_and_stops_when_dropped() {
+        let engine = Engine::new(wasmtime::Config::new().epoch_interruption(true)).unwrap();
+        let ticker = Ticker::start(&engine).unwrap();
+        let running = ticker.running();
+        // A module that spins until the epoch deadline stops it.
+        let module =
+            wasmtime::Module::new(&engine, r#"(module (func (export "spin") (loop (br 0))))"#)
+                .unwrap();
+        let mut store = wasmtime::Store::new(&engine, ());
+        store.set_epoch_deadline(3);
+        let instance = wasmtime::Instance::new(&mut store, &module, &[]).unwrap();
+        let spin = instance
+            .get_typed_func::<(), ()>(&mut store, "spin")
+            .unwrap();
+        let err = spin.call(&mut store, ()).unwrap_err();
+        assert_eq!(
+            err.downcast_ref::<wasmtime::Trap>(),
+            Some(&wasmtime::Trap::Interrupt)
+        );
+        assert!(running.load(Ordering::SeqCst));
+        drop(ticker);
+        assert!(!running.load(Ordering::SeqCst));
+    }
+}
