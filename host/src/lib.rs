@@ -6,6 +6,8 @@
 //!    file through [`c1z::C1zWriter`].
 //! 3. [`cli`] holds the two command-line front ends, `baton-notion` and `baton`.
 
+#![warn(missing_docs)]
+
 pub mod bindings;
 pub mod c1z;
 pub mod cli;
