@@ -16,7 +16,7 @@ use crate::error::invalid_argument;
 use crate::notes::Notes;
 use crate::paging::{empty_page, single_page, Listings};
 use crate::scim::model::{from_item, ScimGroup};
-use crate::scim::{ScimClient, Transport, PAGE_SIZE};
+use crate::scim::{ScimClient, Transport};
 use crate::users;
 
 /// Resource type id of groups.
@@ -60,7 +60,7 @@ pub fn list_page<T: Transport>(
         TYPE_ID,
         "group",
         token,
-        |start| client.list_groups(start, PAGE_SIZE),
+        |start, count| client.list_groups(start, count),
         map_item,
         notes,
     )?;

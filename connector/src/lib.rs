@@ -29,6 +29,8 @@ mod error;
 mod groups;
 mod notes;
 mod paging;
+#[cfg(test)]
+mod prop_support;
 mod provisioning;
 mod roles;
 mod scim;

@@ -2,9 +2,21 @@
 //!
 //! A page token is `v1.<type>.<generation>.<startIndex>.<received>.<total>`,
 //! all decimal, `total` being `-` while unknown. The next `startIndex` is the
-//! previous one plus the number of items received (not plus one page), and a
-//! listing stops when the items received reach `totalResults` or a page comes
-//! back empty, so a lying total can never make it loop.
+//! previous one plus the number of items received (not plus one page, so short
+//! pages before the end lose nothing; `itemsPerPage` is never trusted). A
+//! listing stops at the first of:
+//!
+//! 1. an empty page (with a warning when it comes short of `totalResults`);
+//! 2. the items received reaching the latest `totalResults`;
+//! 3. without any `totalResults`, a page that brings no item not seen before
+//!    (a server ignoring `startIndex` would otherwise repeat itself forever);
+//! 4. the items received reaching twice the first `totalResults` plus a page
+//!    ([`budget`]), so a total that keeps growing cannot keep it going;
+//! 5. [`MAX_LISTING_ITEMS`] items received, whatever the server says.
+//!
+//! Every page brings at least one item or ends the listing, so it ends after
+//! at most `min(2 * first total + page size, MAX_LISTING_ITEMS) + 1` pages once
+//! a total is known, and after at most one page per distinct id before that.
 //!
 //! Notion does not sort, so an item can move between pages while a listing
 //! runs. The guest remembers the ids seen by the current listing of each type
@@ -22,6 +34,7 @@ use crate::baton::connector::types::{ConnectorError, Page};
 use crate::error::invalid_argument;
 use crate::notes::Notes;
 use crate::scim::model::ListResponse;
+use crate::scim::PAGE_SIZE;
 
 /// Where a listing stands; everything a page token encodes.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -83,23 +96,33 @@ impl Cursor {
         Ok(cursor)
     }
 
-    /// Applies the stop rule after a page of `len` items; `None` means done.
-    fn advance(&self, len: u64, page_total: Option<u64>) -> Option<Self> {
-        if len == 0 {
-            return None;
-        }
+    /// The cursor after a page of `len` items (at least one), before the
+    /// stop rule is applied.
+    fn advance(&self, len: u64, page_total: Option<u64>) -> Self {
         let received = self.received.saturating_add(len);
-        let total = page_total.or(self.total);
-        if total.is_some_and(|t| received >= t) {
-            return None;
-        }
-        Some(Self {
+        Self {
             start_index: received.saturating_add(1),
             received,
-            total,
+            total: page_total.or(self.total),
             ..self.clone()
-        })
+        }
     }
+}
+
+/// Items one listing reads at most, whatever the server says (rule 5): a
+/// hundred times the largest workspaces Notion serves.
+pub const MAX_LISTING_ITEMS: u64 = 10_000_000;
+
+/// Repeated items logged one by one per listing; the rest are only counted.
+const REPEATS_LOGGED: u64 = 20;
+
+/// Items a listing reads at most once the server has reported `first_total`
+/// (rule 4): twice that plus a page leaves room for a workspace that grows
+/// during the listing, but not for a server whose total runs ahead forever.
+pub fn budget(first_total: u64, page_size: u32) -> u64 {
+    first_total
+        .saturating_mul(2)
+        .saturating_add(u64::from(page_size))
 }
 
 /// Plain digits only: no sign, no blanks.
@@ -117,13 +140,27 @@ struct Listing {
     issued: Option<String>,
     /// Ids seen so far.
     seen: HashSet<String>,
+    /// Repeated items skipped so far.
+    repeats: u64,
+    /// The [`budget`] set by the first `totalResults` seen.
+    budget: Option<u64>,
 }
 
 /// Per-type listing memory of this instance.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Listings {
     next_generation: u64,
     by_type: HashMap<String, Listing>,
+    /// Items asked for per request.
+    page_size: u32,
+    /// Rule 5's cap; smaller in tests.
+    max_items: u64,
+}
+
+impl Default for Listings {
+    fn default() -> Self {
+        Self::with_limits(PAGE_SIZE, MAX_LISTING_ITEMS)
+    }
 }
 
 /// One page of mapped items and the token of the next page.
@@ -136,66 +173,112 @@ pub struct Fetched<T> {
 }
 
 impl Listings {
+    /// Listing memory asking for `page_size` items per request and reading
+    /// at most `max_items` per listing.
+    pub fn with_limits(page_size: u32, max_items: u64) -> Self {
+        Self {
+            next_generation: 0,
+            by_type: HashMap::new(),
+            page_size: page_size.max(1),
+            max_items,
+        }
+    }
+
     /// Fetches one page of a paged SCIM listing.
     ///
-    /// `fetch` makes the request for a `startIndex`; `map` turns a raw item
-    /// into `(id, item)` or returns `None` (after logging) to skip it. `noun`
-    /// names items in log lines (`user`, `group`).
+    /// `fetch` makes the request for a `startIndex` and a count; `map` turns
+    /// a raw item into `(id, item)` or returns `None` (after logging) to skip
+    /// it. `noun` names items in log lines (`user`, `group`).
     pub fn page<T>(
         &mut self,
         type_id: &str,
         noun: &str,
         token: &str,
-        fetch: impl FnOnce(u64) -> Result<ListResponse, ConnectorError>,
+        fetch: impl FnOnce(u64, u32) -> Result<ListResponse, ConnectorError>,
         mut map: impl FnMut(Value, &mut Notes) -> Option<(String, T)>,
         notes: &mut Notes,
     ) -> Result<Fetched<T>, ConnectorError> {
         let cursor = self.begin(type_id, token, notes)?;
-        let page = fetch(cursor.start_index)?;
-        if let (Some(before), Some(now)) = (cursor.total, page.total_results) {
-            if before != now {
-                notes.warn(format!(
-                    "Notion's {noun} count changed from {before} to {now} during the listing; \
-                     the sync may miss or repeat some {noun}s"
-                ));
-            }
-        }
+        let page = fetch(cursor.start_index, self.page_size)?;
         let len = page.resources.len() as u64;
-        let seen = &mut self.by_type.entry(type_id.to_string()).or_default().seen;
+        note_anomalies(&cursor, &page, noun, notes);
+        let listing = self.by_type.entry(type_id.to_string()).or_default();
         let (mut items, mut repeats) = (Vec::new(), 0u64);
         for raw in page.resources {
             let Some((id, item)) = map(raw, notes) else {
                 continue;
             };
-            if seen.insert(id.clone()) {
+            if listing.seen.insert(id.clone()) {
                 items.push(item);
             } else {
                 repeats += 1;
-                notes.warn(format!(
-                    "skipping {noun} {id}: the server returned it twice in one listing \
-                     (unstable page order); the listing may be incomplete"
-                ));
+                // A server ignoring startIndex repeats whole pages; the
+                // summary at the end counts what is not logged one by one.
+                if listing.repeats + repeats <= REPEATS_LOGGED {
+                    notes.warn(format!(
+                        "skipping {noun} {id}: the server returned it twice in one listing \
+                         (unstable page order); the listing may be incomplete"
+                    ));
+                }
             }
         }
-        let mut next = cursor.advance(len, page.total_results);
-        // Without a total only an empty page stops the listing; a server that
-        // ignores startIndex would then repeat its first page forever.
-        if next.as_ref().is_some_and(|n| n.total.is_none()) && items.is_empty() && repeats > 0 {
-            notes.warn(format!(
-                "stopping the {noun} listing: a page held only {noun}s seen before and the \
-                 server reports no totalResults"
-            ));
-            next = None;
+        listing.repeats = listing.repeats.saturating_add(repeats);
+        if len == 0 {
+            if let Some(total) = page.total_results.or(cursor.total) {
+                if cursor.received < total {
+                    notes.warn(format!(
+                        "the {noun} listing ended short of totalResults: an empty page came \
+                         after {} of {total} {noun}s",
+                        cursor.received
+                    ));
+                }
+            }
+            return Ok(self.done(type_id, noun, items, notes));
         }
-        if let Some(total) = cursor.total.filter(|t| len == 0 && cursor.received < *t) {
-            notes.warn(format!(
-                "the {noun} listing ended with an empty page after {} of {total} {noun}s",
-                cursor.received
+        let next = cursor.advance(len, page.total_results);
+        let page_size = self.page_size;
+        if listing.budget.is_none() {
+            listing.budget = next.total.map(|t| budget(t, page_size));
+        }
+        let budget = listing.budget.unwrap_or(u64::MAX);
+        // `Some(warning)` ends the listing; the warning is `None` for rule 2,
+        // the normal end.
+        let stop = match next.total {
+            Some(total) if next.received >= total => Some(None),
+            None if items.is_empty() => Some(Some(format!(
+                "stopping the {noun} listing: a page held no {noun} not seen before and the \
+                 server reports no totalResults"
+            ))),
+            _ if next.received >= budget => Some(Some(format!(
+                "stopping the {noun} listing after {} {noun}s, more than twice the total the \
+                 server first reported: its totalResults keeps growing",
+                next.received
+            ))),
+            _ if next.received >= self.max_items => Some(Some(format!(
+                "stopping the {noun} listing after {} {noun}s, the most one listing reads",
+                next.received
+            ))),
+            _ => None,
+        };
+        if let Some(warning) = stop {
+            if let Some(warning) = warning {
+                notes.warn(warning);
+            }
+            return Ok(self.done(type_id, noun, items, notes));
+        }
+        if len < u64::from(page_size) {
+            notes.debug(format!(
+                "a page of {len} {noun}s where {page_size} were asked for came before the end \
+                 ({} of {} received); continuing at startIndex {}",
+                next.received,
+                next.total
+                    .map_or_else(|| "?".to_string(), |t| t.to_string()),
+                next.start_index
             ));
         }
         Ok(Fetched {
             items,
-            next_page_token: self.finish(type_id, next),
+            next_page_token: Some(self.issue(type_id, &next)),
         })
     }
 
@@ -231,19 +314,51 @@ impl Listings {
         Ok(cursor)
     }
 
-    /// Records the token handed out, or forgets a finished listing.
-    fn finish(&mut self, type_id: &str, next: Option<Cursor>) -> Option<String> {
-        match next {
-            Some(cursor) => {
-                let token = cursor.encode();
-                self.by_type.entry(type_id.to_string()).or_default().issued = Some(token.clone());
-                Some(token)
-            }
-            None => {
-                self.by_type.remove(type_id);
-                None
-            }
+    /// Records the token handed out for the next page.
+    fn issue(&mut self, type_id: &str, next: &Cursor) -> String {
+        let token = next.encode();
+        self.by_type.entry(type_id.to_string()).or_default().issued = Some(token.clone());
+        token
+    }
+
+    /// Forgets a finished listing, saying how many repeats it skipped.
+    fn done<T>(
+        &mut self,
+        type_id: &str,
+        noun: &str,
+        items: Vec<T>,
+        notes: &mut Notes,
+    ) -> Fetched<T> {
+        let repeats = self.by_type.remove(type_id).map_or(0, |l| l.repeats);
+        if repeats > 0 {
+            notes.warn(format!(
+                "the {noun} listing skipped {repeats} {noun}s the server returned more than \
+                 once; {noun}s may have moved between pages and been missed"
+            ));
         }
+        Fetched {
+            items,
+            next_page_token: None,
+        }
+    }
+}
+
+/// Logs what a page says that paging does not rely on: a `totalResults`
+/// that changed and an `itemsPerPage` that disagrees with the items.
+fn note_anomalies(cursor: &Cursor, page: &ListResponse, noun: &str, notes: &mut Notes) {
+    if let (Some(before), Some(now)) = (cursor.total, page.total_results) {
+        if before != now {
+            notes.warn(format!(
+                "Notion's {noun} count changed from {before} to {now} during the listing; \
+                 the sync may miss or repeat some {noun}s"
+            ));
+        }
+    }
+    let len = page.resources.len() as u64;
+    if let Some(stated) = page.items_per_page.filter(|n| *n != len) {
+        notes.debug(format!(
+            "a page says itemsPerPage {stated} but holds {len} {noun}s; paging counts the items"
+        ));
     }
 }
 
@@ -285,3 +400,7 @@ pub fn reset() {
 #[cfg(test)]
 #[path = "paging_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "paging_sim_tests.rs"]
+mod sim_tests;

@@ -74,12 +74,13 @@ fn run(script: &Script) -> (Vec<u64>, Vec<String>, Notes) {
                 "user",
                 "user",
                 &token,
-                |start| {
+                |start, _| {
                     starts.push(start);
                     let (total, ids) = script.pages.get(i).cloned().unwrap_or_default();
                     Ok(ListResponse {
                         total_results: total,
                         resources: ids.iter().map(|id| json!({ "id": id })).collect(),
+                        ..Default::default()
                     })
                 },
                 |raw, _| {
@@ -204,10 +205,11 @@ fn memory_is_trusted_only_for_the_last_issued_token() {
     let mut listings = Listings::default();
     let mut notes = Notes::new();
     let page = |ids: Vec<String>| {
-        move |_| {
+        move |_, _| {
             Ok(ListResponse {
                 total_results: Some(1000),
                 resources: ids.iter().map(|id| json!({ "id": id })).collect(),
+                ..Default::default()
             })
         }
     };
@@ -263,10 +265,11 @@ fn memory_is_trusted_only_for_the_last_issued_token() {
 fn failed_fetch_keeps_the_token_usable() {
     let mut listings = Listings::default();
     let mut notes = Notes::new();
-    let ok = |_| {
+    let ok = |_, _| {
         Ok(ListResponse {
             total_results: Some(300),
             resources: vec![json!({"id": "a"})],
+            ..Default::default()
         })
     };
     let map = |raw: Value, _: &mut Notes| Some((raw["id"].as_str()?.to_string(), ()));
@@ -275,7 +278,7 @@ fn failed_fetch_keeps_the_token_usable() {
         .unwrap()
         .next_page_token
         .unwrap();
-    let failing = |_| Err(crate::error::internal("boom"));
+    let failing = |_, _| Err(crate::error::internal("boom"));
     assert!(listings
         .page("user", "user", &token, failing, map, &mut notes)
         .is_err());

@@ -14,7 +14,7 @@ use crate::notes::Notes;
 use crate::paging::{empty_page, Listings};
 use crate::roles;
 use crate::scim::model::{from_item, ScimUser, NOTION_USER_EXTENSION};
-use crate::scim::{ScimClient, Transport, PAGE_SIZE};
+use crate::scim::{ScimClient, Transport};
 
 /// Resource type id of users.
 pub const TYPE_ID: &str = "user";
@@ -89,7 +89,7 @@ pub fn list_page<T: Transport>(
         TYPE_ID,
         "user",
         token,
-        |start| client.list_users(start, PAGE_SIZE),
+        |start, count| client.list_users(start, count),
         map_item,
         notes,
     )?;

@@ -3,7 +3,11 @@
 //! Both read the group first and then add or remove exactly one member with
 //! `PATCH /Groups/{id}` in the value-list form proven on Notion; the member
 //! list is never replaced as a whole, so concurrent changes are not lost.
-//! When the PATCH answer lists the members, it is checked.
+//! When the PATCH answer lists the members, it is checked. A PATCH whose
+//! answer is lost (timeout, reset, 5xx) is followed by a fresh read of the
+//! group, and sent again only if the membership has not changed: adding or
+//! removing one member is idempotent, but only a read can tell whether it
+//! already happened.
 
 use crate::baton::connector::types::{
     ConnectorError, EntitlementRef, Grant, GrantOutcome, ResourceId, RevokeOutcome,
@@ -11,9 +15,10 @@ use crate::baton::connector::types::{
 use crate::error::{bad_response, invalid_argument};
 use crate::groups::MEMBER;
 use crate::notes::Notes;
+use crate::provisioning::checked::{send_checked, Written};
 use crate::provisioning::{name_missing, non_empty_id, same_id, user_principal};
 use crate::scim::model::ScimGroup;
-use crate::scim::{found, MemberChange, ScimClient, Transport};
+use crate::scim::{found, found_write, MemberChange, ScimClient, Transport};
 
 /// `grant-entitlement` of `group:<gid>:member` to a user.
 pub fn grant<T: Transport>(
@@ -33,7 +38,19 @@ pub fn grant<T: Transport>(
             replaced: Vec::new(),
         });
     }
-    let listed = client.patch_group_members(gid, MemberChange::Add, uid)?;
+    let written = send_checked(
+        &format!("adding user {uid} to group {gid}"),
+        notes,
+        || client.patch_group_members(gid, MemberChange::Add, uid),
+        |_| {
+            let group = client.get_group(gid).map_err(name_missing("group", gid))?;
+            Ok(is_member(&group, uid).then_some(()))
+        },
+    )?;
+    let listed = match written {
+        Written::Answered(listed) => listed,
+        Written::Confirmed(()) => None,
+    };
     match listed {
         Some(members) if !members.iter().any(|m| same_id(m, uid)) => {
             return Err(bad_response(format!(
@@ -72,8 +89,24 @@ pub fn revoke<T: Transport>(
     if !is_member(&group, uid) {
         return already(notes, "not listed among its members");
     }
-    let Some(listed) = found(client.patch_group_members(gid, MemberChange::Remove, uid))? else {
-        return already(notes, "the group was deleted meanwhile");
+    let written = send_checked(
+        &format!("removing user {uid} from group {gid}"),
+        notes,
+        || found_write(client.patch_group_members(gid, MemberChange::Remove, uid)),
+        // `Some(false)`: the group is gone; `Some(true)`: it no longer lists the user.
+        |_| {
+            Ok(match found(client.get_group(gid))? {
+                None => Some(false),
+                Some(group) => (!is_member(&group, uid)).then_some(true),
+            })
+        },
+    )?;
+    let listed = match written {
+        Written::Answered(Some(listed)) => listed,
+        Written::Answered(None) | Written::Confirmed(false) => {
+            return already(notes, "the group was deleted meanwhile")
+        }
+        Written::Confirmed(true) => None,
     };
     if listed.is_some_and(|members| members.iter().any(|m| same_id(m, uid))) {
         return Err(bad_response(format!(

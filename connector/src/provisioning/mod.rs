@@ -8,11 +8,14 @@
 //! - `owners`: the guard that keeps the workspace from losing its last owner.
 //!
 //! Every operation validates its input before any request, then reads the
-//! current state fresh (the client never caches), decides, makes at most one
-//! write and, where the answer allows, checks that the write took effect.
-//! Each one records one info line saying what it did; no line carries the
-//! token or a request body.
+//! current state fresh (the client never caches), decides, makes one write
+//! and, where the answer allows, checks that the write took effect. A write
+//! whose answer is lost (timeout, reset, 5xx) is sent a second time only
+//! after a fresh read shows it did not take effect (`checked`), so no change
+//! is applied twice. Each operation records one info line saying what it
+//! did; no line carries the token or a request body.
 
+pub mod checked;
 pub mod groups;
 pub mod owners;
 pub mod roles;
@@ -64,5 +67,7 @@ pub fn same_id(a: &str, b: &str) -> bool {
     a.trim().eq_ignore_ascii_case(b.trim())
 }
 
+#[cfg(test)]
+mod lost_answer_tests;
 #[cfg(test)]
 pub mod test_support;

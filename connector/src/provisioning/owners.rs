@@ -12,8 +12,9 @@
 //! about to be changed.
 
 use crate::baton::connector::types::ConnectorError;
-use crate::error::failed_precondition;
+use crate::error::{bad_response, failed_precondition};
 use crate::notes::Notes;
+use crate::paging::{budget, MAX_LISTING_ITEMS};
 use crate::provisioning::same_id;
 use crate::roles;
 use crate::scim::model::{from_item, ScimUser};
@@ -55,13 +56,17 @@ pub fn ensure_not_last_owner<T: Transport>(
 
 /// Pages through `GET /Users` until an active owner other than `user_id`
 /// turns up. Stops at the first one, at an empty page, when `totalResults`
-/// items have been read, or (without a total) at a short page.
+/// items have been read, or (without a total) at a short page. A server whose
+/// listing does not end within the limits of `paging` (a total that keeps
+/// growing) is an error: whether another owner exists is then unknown.
 pub fn another_owner_exists<T: Transport>(
     client: &ScimClient<T>,
     user_id: &str,
     notes: &mut Notes,
 ) -> Result<bool, ConnectorError> {
     let (mut start, mut received) = (1u64, 0u64);
+    // Set by the first totalResults, as for a listing (paging's rule 4).
+    let mut limit: Option<u64> = None;
     loop {
         let page = client.list_users(start, PAGE_SIZE)?;
         let count = page.resources.len() as u64;
@@ -81,7 +86,10 @@ pub fn another_owner_exists<T: Transport>(
             ));
             return Ok(true);
         }
-        received += count;
+        received = received.saturating_add(count);
+        if limit.is_none() {
+            limit = page.total_results.map(|t| budget(t, PAGE_SIZE));
+        }
         let done = match page.total_results {
             Some(total) => received >= total,
             None => count < u64::from(PAGE_SIZE),
@@ -92,7 +100,13 @@ pub fn another_owner_exists<T: Transport>(
             ));
             return Ok(false);
         }
-        start += count;
+        if received >= limit.unwrap_or(u64::MAX).min(MAX_LISTING_ITEMS) {
+            return Err(bad_response(format!(
+                "GET /Users: the user listing did not end after {received} users (its \
+                 totalResults keeps growing), so whether another owner exists is unknown"
+            )));
+        }
+        start = start.saturating_add(count);
     }
 }
 

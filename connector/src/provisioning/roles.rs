@@ -4,17 +4,20 @@
 //! role change that replaces the previous role's grant, and revoking a role
 //! moves the member down to `restricted_member`, the lowest role (the
 //! default of the mutually exclusive set). Both read the user first and
-//! change it with one `PATCH /Users/{id}`.
+//! change it with one `PATCH /Users/{id}`. A PATCH whose answer is lost
+//! (timeout, reset, 5xx) is followed by a fresh read of the user, and sent
+//! again only if the user does not hold the new role yet.
 
 use crate::baton::connector::types::{
     ConnectorError, EntitlementRef, Grant, GrantOutcome, ResourceId, RevokeOutcome,
 };
 use crate::error::{bad_response, invalid_argument};
 use crate::notes::Notes;
+use crate::provisioning::checked::{send_checked, Written};
 use crate::provisioning::{name_missing, owners, user_principal};
 use crate::roles::{self, Role, ASSIGNED};
 use crate::scim::model::ScimUser;
-use crate::scim::{found, ScimClient, Transport};
+use crate::scim::{found, found_write, ScimClient, Transport};
 
 /// The role a revoked member is moved to.
 pub const LOWEST: &str = "restricted_member";
@@ -44,8 +47,18 @@ pub fn grant<T: Transport>(
         let action = format!("change the role of user {uid} from owner to {}", target.id);
         owners::ensure_not_last_owner(client, uid, &action, notes)?;
     }
-    let answer = client.patch_user_role(uid, target.id)?;
-    check_role_answer(answer.as_ref(), uid, target)?;
+    let written = send_checked(
+        &format!("changing the role of user {uid} to {}", target.id),
+        notes,
+        || client.patch_user_role(uid, target.id),
+        |_| {
+            let user = client.get_user(uid).map_err(name_missing("user", uid))?;
+            Ok(holds(&user, target).then_some(()))
+        },
+    )?;
+    if let Written::Answered(answer) = written {
+        check_role_answer(answer.as_ref(), uid, target)?;
+    }
     let replaced: Vec<Grant> = old
         .map(|r| Grant {
             entitlement: roles::assigned_ref(r),
@@ -107,15 +120,31 @@ pub fn revoke<T: Transport>(
         let action = format!("revoke the owner role of user {uid}");
         owners::ensure_not_last_owner(client, uid, &action, notes)?;
     }
-    let Some(answer) = found(client.patch_user_role(uid, LOWEST))? else {
-        notes.info(format!(
-            "user {uid} left the workspace before the role change; the {} role is already revoked",
-            role.id
-        ));
-        return Ok(RevokeOutcome::AlreadyRevoked);
-    };
     let lowest = roles::find(LOWEST).expect("restricted_member is a known role");
-    check_role_answer(answer.as_ref(), uid, lowest)?;
+    let written = send_checked(
+        &format!("changing the role of user {uid} to {LOWEST}"),
+        notes,
+        || found_write(client.patch_user_role(uid, LOWEST)),
+        // `Some(false)`: the user is gone; `Some(true)`: the user is a restricted member.
+        |_| {
+            Ok(match found(client.get_user(uid))? {
+                None => Some(false),
+                Some(user) => holds(&user, lowest).then_some(true),
+            })
+        },
+    )?;
+    match written {
+        Written::Answered(Some(answer)) => check_role_answer(answer.as_ref(), uid, lowest)?,
+        Written::Answered(None) | Written::Confirmed(false) => {
+            notes.info(format!(
+                "user {uid} left the workspace before the role change; the {} role is already \
+                 revoked",
+                role.id
+            ));
+            return Ok(RevokeOutcome::AlreadyRevoked);
+        }
+        Written::Confirmed(true) => {}
+    }
     notes.info(format!(
         "revoked the {} role of user {uid}, who is now a {LOWEST}",
         role.id
@@ -156,6 +185,16 @@ fn held_role(user: &ScimUser, uid: &str, notes: &mut Notes) -> Option<&'static R
         ));
     }
     role
+}
+
+/// Whether Notion reports `role` as the user's role (no log line, unlike
+/// [`held_role`]: this is a check after a write).
+fn holds(user: &ScimUser, role: &Role) -> bool {
+    user.notion
+        .as_ref()
+        .and_then(|n| n.role.as_deref())
+        .and_then(roles::from_notion)
+        .is_some_and(|r| r.id == role.id)
 }
 
 /// Checks the user returned by a role PATCH (if any) against the role sent.

@@ -10,9 +10,10 @@ use crate::baton::connector::types::{
 };
 use crate::error::{bad_response, internal, invalid_argument};
 use crate::notes::Notes;
+use crate::provisioning::checked::{send_checked, Written};
 use crate::provisioning::{non_empty_id, owners};
 use crate::scim::model::ScimUser;
-use crate::scim::{found, NewUser, ScimClient, Transport};
+use crate::scim::{found, found_write, NewUser, ScimClient, Transport};
 use crate::users::map_user;
 
 /// Profile keys read by `create-account`, as declared in the
@@ -23,6 +24,15 @@ const LAST_NAME: &str = "last_name";
 
 /// `create-account`: validates the profile, then `POST /Users`. On a 409
 /// the existing user is looked up by email.
+///
+/// When the POST's outcome is unknown (timeout, reset, 5xx), the email is
+/// looked up (`GET /Users?filter=email eq "..."`) before anything else is
+/// sent. An active user with that email is reported as `created`: Baton asks
+/// to create accounts it believes absent, and the POST just sent is what made
+/// it exist (a user that had existed already would have made it a 409, which
+/// cannot be told apart once the answer is lost). No such user, or only an
+/// inactive one (the POST sets `active: true`, so it did not take effect),
+/// and the POST is sent once more; a 409 then takes the path above.
 pub fn create_account<T: Transport>(
     client: &ScimClient<T>,
     profile: &[ProfileEntry],
@@ -30,11 +40,21 @@ pub fn create_account<T: Transport>(
 ) -> Result<CreateAccountOutcome, ConnectorError> {
     let new_user = new_user(profile)?;
     let email = new_user.email.as_str();
-    match client.create_user(&new_user) {
-        Ok(created) => {
-            let resource = to_record(created, "POST /Users", notes)?;
+    let written = send_checked(
+        &format!("creating user {email}"),
+        notes,
+        || client.create_user(&new_user),
+        |notes| find_active(client, email, notes),
+    );
+    match written {
+        Ok(written) => {
+            let (user, how) = match written {
+                Written::Answered(user) => (user, ""),
+                Written::Confirmed(user) => (user, " (confirmed by a lookup; the answer was lost)"),
+            };
+            let resource = to_record(user, "POST /Users", notes)?;
             notes.info(format!(
-                "created user {} ({email}) in the Notion workspace",
+                "created user {} ({email}) in the Notion workspace{how}",
                 resource.id.resource
             ));
             Ok(CreateAccountOutcome::Created(resource))
@@ -52,6 +72,22 @@ pub fn create_account<T: Transport>(
         }
         Err(e) => Err(e),
     }
+}
+
+/// The active user with `email`, if any: whether a POST whose answer was
+/// lost took effect.
+fn find_active<T: Transport>(
+    client: &ScimClient<T>,
+    email: &str,
+    notes: &mut Notes,
+) -> Result<Option<ScimUser>, ConnectorError> {
+    Ok(client.find_user_by_email(email)?.filter(|user| {
+        let active = user.active != Some(false);
+        if !active {
+            notes.debug(format!("user {email} exists but is inactive"));
+        }
+        active
+    }))
 }
 
 /// The existing user with `email`, if the lookup finds and maps it. A failed
@@ -148,7 +184,8 @@ fn check_email(email: &str) -> Result<(), ConnectorError> {
 /// Reads the user first (`Ok(false)` when absent), refuses to remove the last
 /// owner, sends `DELETE /Users/{id}`, then reads the user again and reports
 /// success only when it is gone (404) or inactive, which Notion treats as
-/// removed.
+/// removed. A DELETE with an unknown outcome is followed by that read at
+/// once, and sent again only if the user is still there.
 pub fn delete<T: Transport>(
     client: &ScimClient<T>,
     id: &str,
@@ -170,13 +207,26 @@ pub fn delete<T: Transport>(
     if owners::is_owner(&user) {
         owners::ensure_not_last_owner(client, id, &format!("delete user {id}"), notes)?;
     }
-    if found(client.delete_user(id))?.is_none() {
-        notes.info(format!(
-            "user {id} was already gone when DELETE was sent; nothing deleted"
-        ));
-        return Ok(false);
-    }
-    match found(client.get_user(id))? {
+    let written = send_checked(
+        &format!("deleting user {id}"),
+        notes,
+        || found_write(client.delete_user(id)),
+        |_| {
+            let after = found(client.get_user(id))?;
+            Ok(is_removed(after.as_ref()).then_some(after))
+        },
+    )?;
+    let after = match written {
+        Written::Answered(None) => {
+            notes.info(format!(
+                "user {id} was already gone when DELETE was sent; nothing deleted"
+            ));
+            return Ok(false);
+        }
+        Written::Answered(Some(())) => found(client.get_user(id))?,
+        Written::Confirmed(after) => after,
+    };
+    match after {
         Some(after) if after.active != Some(false) => {
             Err(internal(format!("user {id} still exists after DELETE")))
         }
@@ -192,6 +242,11 @@ pub fn delete<T: Transport>(
             Ok(true)
         }
     }
+}
+
+/// Whether a user read after a DELETE counts as removed: absent or inactive.
+fn is_removed(user: Option<&ScimUser>) -> bool {
+    user.is_none_or(|u| u.active == Some(false))
 }
 
 #[cfg(test)]

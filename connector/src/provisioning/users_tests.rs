@@ -216,7 +216,8 @@ fn create_failures() {
             201,
             "",
             ErrorKind::BadResponse,
-            "POST /Users: the body is not a SCIM user; the account may have been created",
+            "POST /Users: expected a SCIM user, but the body is empty, not JSON; the account may \
+             have been created",
         ),
         (
             201,

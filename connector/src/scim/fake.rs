@@ -25,10 +25,16 @@ impl FakeTransport {
 
     /// Queues an HTTP answer.
     pub fn push(&self, status: u16, body: &str) {
+        self.push_bytes(status, None, body.as_bytes());
+    }
+
+    /// Queues an HTTP answer with any bytes and an optional content type.
+    pub fn push_bytes(&self, status: u16, content_type: Option<&str>, body: &[u8]) {
         self.answers.borrow_mut().push_back(Ok(HttpResponse {
             status,
             retry_after: None,
-            body: body.as_bytes().to_vec(),
+            content_type: content_type.map(Into::into),
+            body: body.to_vec(),
         }));
     }
 

@@ -6,7 +6,16 @@
 //! see the write). The bytes travel through a [`Transport`]: in the component
 //! that is [`wasi_http::WasiHttp`], in unit tests a fake that records
 //! requests, so the request sequence itself is testable natively.
+//!
+//! Answers are read leniently: a body that parses as JSON is used whatever its
+//! `Content-Type` says (Notion and proxies in front of it mix
+//! `application/scim+json`, `application/json` and worse), and a body that
+//! does not parse is a `bad-response` error that names the request, says why
+//! (an HTML page, cut-short JSON, ...) and quotes the content type, never the
+//! token. Write methods return a [`Failure`], which says whether a failed
+//! write may have taken effect anyway.
 
+pub mod failure;
 pub mod model;
 pub mod status;
 pub mod wasi_http;
@@ -17,6 +26,7 @@ use crate::baton::connector::types::{ConnectorError, ErrorKind};
 use crate::config::{BaseUrl, Config};
 use crate::error::bad_response;
 
+pub use failure::Failure;
 use model::{from_item, ListResponse, ScimGroup, ScimUser, NOTION_USER_EXTENSION};
 
 /// Items asked for per page; Notion's maximum.
@@ -89,6 +99,8 @@ pub struct HttpResponse {
     pub status: u16,
     /// The `Retry-After` header, if any.
     pub retry_after: Option<String>,
+    /// The `Content-Type` header, if any; only quoted in error messages.
+    pub content_type: Option<String>,
     /// The complete body.
     pub body: Vec<u8>,
 }
@@ -146,6 +158,15 @@ pub fn found<T>(result: Result<T, ConnectorError>) -> Result<Option<T>, Connecto
     }
 }
 
+/// [`found`] for writes: a `not-found` failure becomes `None`.
+pub fn found_write<T>(result: Result<T, Failure>) -> Result<Option<T>, Failure> {
+    match result {
+        Ok(value) => Ok(Some(value)),
+        Err(f) if f.error.kind == ErrorKind::NotFound => Ok(None),
+        Err(f) => Err(f),
+    }
+}
+
 /// A SCIM client bound to one base URL and token.
 pub struct ScimClient<T> {
     transport: T,
@@ -197,7 +218,7 @@ impl<T: Transport> ScimClient<T> {
     pub fn get_user(&self, id: &str) -> Result<ScimUser, ConnectorError> {
         let request = self.request(HttpMethod::Get, user_path(id), None);
         let response = self.call(&request)?;
-        parse_object(&request, &response.body, "a SCIM user")
+        parse_object(&request, &response, "a SCIM user")
     }
 
     /// `GET /Users?filter=email eq "<email>"`: the user with this email, if
@@ -212,8 +233,7 @@ impl<T: Transport> ScimClient<T> {
             None,
         );
         let response = self.call(&request)?;
-        let list = ListResponse::parse(&response.body)
-            .map_err(|why| bad_response(format!("{}: {why}", request.label())))?;
+        let list = parse_list(&request, &response)?;
         let same = |value: &Option<String>| {
             value
                 .as_deref()
@@ -228,7 +248,7 @@ impl<T: Transport> ScimClient<T> {
 
     /// `POST /Users` with a core-schema user and no role (Notion then makes
     /// the user a `member`). A 409 comes back as an `already-exists` error.
-    pub fn create_user(&self, user: &NewUser) -> Result<ScimUser, ConnectorError> {
+    pub fn create_user(&self, user: &NewUser) -> Result<ScimUser, Failure> {
         let body = json!({
             "schemas": [USER_SCHEMA],
             "userName": user.email,
@@ -241,21 +261,17 @@ impl<T: Transport> ScimClient<T> {
             "active": true,
         });
         let request = self.request(HttpMethod::Post, "/Users".into(), Some(&body));
-        let response = self.call(&request)?;
-        parse_object(&request, &response.body, "a SCIM user").map_err(|mut e| {
+        let response = self.attempt(&request)?;
+        parse_object(&request, &response, "a SCIM user").map_err(|mut e| {
             e.message.push_str("; the account may have been created");
-            e
+            Failure::known(e)
         })
     }
 
     /// `PATCH /Users/<id>` setting the workspace role (value-as-object form,
     /// no `path`). Returns the user when the answer has a body (200), `None`
     /// when it has none (204).
-    pub fn patch_user_role(
-        &self,
-        id: &str,
-        role: &str,
-    ) -> Result<Option<ScimUser>, ConnectorError> {
+    pub fn patch_user_role(&self, id: &str, role: &str) -> Result<Option<ScimUser>, Failure> {
         let body = json!({
             "schemas": [PATCH_OP_SCHEMA],
             "Operations": [{
@@ -264,24 +280,26 @@ impl<T: Transport> ScimClient<T> {
             }],
         });
         let request = self.request(HttpMethod::Patch, user_path(id), Some(&body));
-        let response = self.call(&request)?;
+        let response = self.attempt(&request)?;
         if is_blank(&response.body) {
             return Ok(None);
         }
-        parse_object(&request, &response.body, "a SCIM user").map(Some)
+        parse_object(&request, &response, "a SCIM user")
+            .map(Some)
+            .map_err(Failure::known)
     }
 
     /// `DELETE /Users/<id>`: removes the user from the workspace.
-    pub fn delete_user(&self, id: &str) -> Result<(), ConnectorError> {
+    pub fn delete_user(&self, id: &str) -> Result<(), Failure> {
         let request = self.request(HttpMethod::Delete, user_path(id), None);
-        self.call(&request).map(drop)
+        self.attempt(&request).map(drop)
     }
 
     /// `GET /Groups/<id>`, members included.
     pub fn get_group(&self, id: &str) -> Result<ScimGroup, ConnectorError> {
         let request = self.request(HttpMethod::Get, group_path(id), None);
         let response = self.call(&request)?;
-        parse_object(&request, &response.body, "a SCIM group")
+        parse_object(&request, &response, "a SCIM group")
     }
 
     /// `PATCH /Groups/<id>` adding or removing one member with an Entra-style
@@ -294,7 +312,7 @@ impl<T: Transport> ScimClient<T> {
         id: &str,
         change: MemberChange,
         user_id: &str,
-    ) -> Result<Option<Vec<String>>, ConnectorError> {
+    ) -> Result<Option<Vec<String>>, Failure> {
         let body = json!({
             "schemas": [PATCH_OP_SCHEMA],
             "Operations": [{
@@ -304,16 +322,20 @@ impl<T: Transport> ScimClient<T> {
             }],
         });
         let request = self.request(HttpMethod::Patch, group_path(id), Some(&body));
-        let response = self.call(&request)?;
+        let response = self.attempt(&request)?;
         if is_blank(&response.body) {
             return Ok(None);
         }
-        let value: Value = parse_object(&request, &response.body, "a SCIM group")?;
+        let value: Value =
+            parse_object(&request, &response, "a SCIM group").map_err(Failure::known)?;
         if value.get("members").is_none_or(Value::is_null) {
             return Ok(None);
         }
         let group: ScimGroup = from_item(value).ok_or_else(|| {
-            bad_response(format!("{}: the body is not a SCIM group", request.label()))
+            Failure::known(bad_response(format!(
+                "{}: the body is not a SCIM group",
+                request.label()
+            )))
         })?;
         Ok(Some(
             group
@@ -327,8 +349,7 @@ impl<T: Transport> ScimClient<T> {
     fn list(&self, path_and_query: &str) -> Result<ListResponse, ConnectorError> {
         let request = self.request(HttpMethod::Get, path_and_query.to_string(), None);
         let response = self.call(&request)?;
-        ListResponse::parse(&response.body)
-            .map_err(|why| bad_response(format!("{}: {why}", request.label())))
+        parse_list(&request, &response)
     }
 
     fn request(
@@ -360,21 +381,28 @@ impl<T: Transport> ScimClient<T> {
     /// Sends a request and returns a 2xx answer; anything else becomes a
     /// typed error naming the request.
     fn call(&self, request: &HttpRequest) -> Result<HttpResponse, ConnectorError> {
+        self.attempt(request).map_err(ConnectorError::from)
+    }
+
+    /// [`Self::call`] for writes: the failure also says whether the server
+    /// may have acted on the request.
+    fn attempt(&self, request: &HttpRequest) -> Result<HttpResponse, Failure> {
         let response = self.transport.send(request).map_err(|mut e| {
             e.message = format!("{}: {}", request.label(), e.message);
-            e
+            Failure::transport(e)
         })?;
         if (200..300).contains(&response.status) {
             return Ok(response);
         }
-        Err(status::status_error(
+        let error = status::status_error(
             &request.label(),
             response.status,
             response.retry_after.as_deref(),
             &response.body,
             &self.token,
             now_unix_secs(),
-        ))
+        );
+        Err(Failure::status(error, response.status))
     }
 }
 
@@ -394,13 +422,35 @@ fn is_blank(body: &[u8]) -> bool {
 /// Parses a body that must be one JSON object of shape `T`.
 fn parse_object<T: serde::de::DeserializeOwned>(
     request: &HttpRequest,
-    body: &[u8],
+    response: &HttpResponse,
     what: &str,
 ) -> Result<T, ConnectorError> {
-    serde_json::from_slice(body)
-        .ok()
-        .and_then(from_item::<T>)
-        .ok_or_else(|| bad_response(format!("{}: the body is not {what}", request.label())))
+    let value: Value = serde_json::from_slice(&response.body).map_err(|e| {
+        let why = model::not_json(&response.body, &e);
+        unusable(request, response, &format!("expected {what}, but {why}"))
+    })?;
+    from_item::<T>(value)
+        .ok_or_else(|| unusable(request, response, &format!("the body is not {what}")))
+}
+
+/// Parses a `ListResponse` body.
+fn parse_list(
+    request: &HttpRequest,
+    response: &HttpResponse,
+) -> Result<ListResponse, ConnectorError> {
+    ListResponse::parse(&response.body).map_err(|why| unusable(request, response, &why))
+}
+
+/// The `bad-response` error for a 2xx answer whose body cannot be used:
+/// the request, why, and the content type when it is not JSON's.
+fn unusable(request: &HttpRequest, response: &HttpResponse, why: &str) -> ConnectorError {
+    let content_type = response
+        .content_type
+        .as_deref()
+        .filter(|t| !t.to_ascii_lowercase().contains("json"))
+        .map(|t| format!(" (content-type {})", status::snippet(t, "")))
+        .unwrap_or_default();
+    bad_response(format!("{}: {why}{content_type}", request.label()))
 }
 
 /// Wall-clock seconds, for `Retry-After` dates; `None` if the clock is odd.
@@ -442,152 +492,11 @@ pub fn encode_query_value(value: &str) -> String {
 
 #[cfg(test)]
 pub mod fake;
+#[cfg(test)]
+mod malformed_tests;
+#[cfg(test)]
+mod props;
 
 #[cfg(test)]
-mod tests {
-    use super::fake::FakeTransport;
-    use super::*;
-    use crate::config::{UrlScheme, DEFAULT_BASE_URL};
-
-    fn config() -> Config {
-        Config {
-            token: "tok".into(),
-            base_url: crate::config::parse_base_url("http://127.0.0.1:8765/scim/v2/").unwrap(),
-        }
-    }
-
-    #[test]
-    fn requests_carry_auth_and_paging() {
-        let fake = FakeTransport::new();
-        fake.push(200, r#"{"totalResults":0,"Resources":[]}"#);
-        let client = ScimClient::new(&fake, &config());
-        client.list_users(101, PAGE_SIZE).unwrap();
-        let sent = fake.requests();
-        assert_eq!(sent.len(), 1);
-        assert_eq!(sent[0].base.scheme, UrlScheme::Http);
-        assert_eq!(sent[0].base.authority, "127.0.0.1:8765");
-        assert_eq!(sent[0].base.path, "/scim/v2");
-        assert_eq!(sent[0].path_and_query, "/Users?startIndex=101&count=100");
-        let header = |n: &str| {
-            sent[0]
-                .headers
-                .iter()
-                .find(|(k, _)| k == n)
-                .map(|(_, v)| v.clone())
-        };
-        assert_eq!(header("authorization").as_deref(), Some("Bearer tok"));
-        assert_eq!(header("accept").as_deref(), Some("application/scim+json"));
-        assert_ne!(DEFAULT_BASE_URL, "");
-    }
-
-    #[test]
-    fn failures_name_the_request_but_not_the_token() {
-        let fake = FakeTransport::new();
-        fake.push(404, r#"{"detail":"no such group"}"#);
-        fake.push(200, "not json");
-        fake.push(200, "[]");
-        fake.push_err(ErrorKind::Unavailable, "connection refused");
-        let client = ScimClient::new(&fake, &config());
-        let e = client.get_group("a/b?c").unwrap_err();
-        assert_eq!(e.kind, ErrorKind::NotFound);
-        assert_eq!(
-            e.message,
-            "GET /Groups/a%2Fb%3Fc failed with HTTP 404: no such group"
-        );
-        let e = client.list_groups(1, 100).unwrap_err();
-        assert_eq!(e.kind, ErrorKind::BadResponse);
-        assert!(e
-            .message
-            .starts_with("GET /Groups?startIndex=1&count=100: the body is not JSON"));
-        let e = client.get_group("g").unwrap_err();
-        assert_eq!(e.kind, ErrorKind::BadResponse);
-        let e = client.list_users(1, 1).unwrap_err();
-        assert_eq!(e.kind, ErrorKind::Unavailable);
-        assert_eq!(
-            e.message,
-            "GET /Users?startIndex=1&count=1: connection refused"
-        );
-        for e in fake.requests() {
-            assert!(!e.label().contains("tok"));
-        }
-    }
-
-    #[test]
-    fn validate_makes_one_small_request() {
-        let fake = FakeTransport::new();
-        fake.push(200, r#"{"totalResults":120,"Resources":[{"id":"u"}]}"#);
-        fake.push(401, r#"{"detail":"Unauthorized"}"#);
-        fake.push(403, "");
-        fake.push(200, "<html>login</html>");
-        let client = ScimClient::new(&fake, &config());
-        assert_eq!(client.validate(), Ok(()));
-        for kind in [ErrorKind::Unauthenticated, ErrorKind::PermissionDenied] {
-            let e = client.validate().unwrap_err();
-            assert_eq!(e.kind, kind);
-            assert!(
-                e.message.starts_with(
-                    "the SCIM token was rejected: GET /Users?startIndex=1&count=1 failed"
-                ),
-                "{}",
-                e.message
-            );
-        }
-        assert_eq!(client.validate().unwrap_err().kind, ErrorKind::BadResponse);
-        assert_eq!(fake.paths(), vec!["/Users?startIndex=1&count=1"; 4]);
-    }
-
-    #[test]
-    fn writes_carry_a_json_body_and_reads_none() {
-        let fake = FakeTransport::new();
-        fake.push(204, "");
-        fake.push(204, "");
-        fake.push(404, r#"{"detail":"gone"}"#);
-        let client = ScimClient::new(&fake, &config());
-        assert!(client.patch_user_role("u/1", "member").unwrap().is_none());
-        client.delete_user("u1").unwrap();
-        let e = client.get_user("u1").unwrap_err();
-        assert_eq!(e.message, "GET /Users/u1 failed with HTTP 404: gone");
-        assert_eq!(
-            found(client.get_user("u1")).unwrap_err().kind,
-            ErrorKind::Internal
-        );
-        let sent = fake.requests();
-        let labels: Vec<_> = sent.iter().map(HttpRequest::label).collect();
-        assert_eq!(
-            labels,
-            [
-                "PATCH /Users/u%2F1",
-                "DELETE /Users/u1",
-                "GET /Users/u1",
-                "GET /Users/u1"
-            ]
-        );
-        let content_type = |r: &HttpRequest| {
-            r.headers
-                .iter()
-                .find(|(k, _)| k == "content-type")
-                .map(|(_, v)| v.clone())
-        };
-        assert_eq!(content_type(&sent[0]).as_deref(), Some("application/json"));
-        assert!(sent[0].body.is_some());
-        for r in &sent[1..] {
-            assert_eq!((content_type(r), &r.body), (None, &None), "{}", r.label());
-        }
-    }
-
-    #[test]
-    fn query_values_are_encoded() {
-        assert_eq!(encode_query_value("a.b-c_d~9"), "a.b-c_d~9");
-        assert_eq!(
-            encode_query_value("email eq \"a+b&c#@x\""),
-            "email%20eq%20%22a%2Bb%26c%23%40x%22"
-        );
-    }
-
-    #[test]
-    fn segments_are_encoded() {
-        assert_eq!(encode_segment("0000-aa_bc~"), "0000-aa_bc~");
-        assert_eq!(encode_segment("../x y"), "%2E%2E%2Fx%20y");
-        assert_eq!(encode_segment("é"), "%C3%A9");
-    }
-}
+#[path = "client_tests.rs"]
+mod tests;

@@ -19,6 +19,9 @@ pub const NOTION_USER_EXTENSION: &str = "urn:ietf:params:scim:schemas:extension:
 pub struct ListResponse {
     /// `totalResults`, when present and a non-negative integer.
     pub total_results: Option<u64>,
+    /// `itemsPerPage` as the server states it. Paging never relies on it
+    /// (servers get it wrong); it is only compared with the items received.
+    pub items_per_page: Option<u64>,
     /// The raw items of `Resources`; each is parsed on its own so that one
     /// malformed item cannot fail the page.
     pub resources: Vec<Value>,
@@ -26,9 +29,13 @@ pub struct ListResponse {
 
 impl ListResponse {
     /// Parses a response body; the error explains what is wrong with it.
+    ///
+    /// `Resources` may be absent only when `totalResults` is 0 (RFC 7644
+    /// allows leaving out an empty list). Absent while the total promises
+    /// items, the page is refused rather than read as empty, which would
+    /// silently end a listing.
     pub fn parse(body: &[u8]) -> Result<Self, String> {
-        let value: Value =
-            serde_json::from_slice(body).map_err(|e| format!("the body is not JSON ({e})"))?;
+        let value: Value = serde_json::from_slice(body).map_err(|e| not_json(body, &e))?;
         let Value::Object(mut object) = value else {
             return Err("the body is not a JSON object".into());
         };
@@ -37,16 +44,40 @@ impl ListResponse {
             .remove("Resources")
             .or_else(|| object.remove("resources"));
         let total_results = object.get("totalResults").and_then(non_negative);
-        let resources = match resources {
-            Some(Value::Array(items)) => items,
-            Some(Value::Null) | None if object.contains_key("totalResults") => Vec::new(),
-            Some(_) => return Err("`Resources` is not a list".into()),
-            None => return Err("the body is not a SCIM ListResponse".into()),
+        let items_per_page = object.get("itemsPerPage").and_then(non_negative);
+        let resources = match (resources, total_results) {
+            (Some(Value::Array(items)), _) => items,
+            (Some(Value::Null) | None, Some(0)) => Vec::new(),
+            (Some(Value::Null) | None, Some(total)) => {
+                return Err(format!(
+                    "the ListResponse has no `Resources` although totalResults is {total}"
+                ))
+            }
+            (None | Some(Value::Null), None) => {
+                return Err("the body is not a SCIM ListResponse (no `Resources`)".into())
+            }
+            (Some(_), _) => return Err("`Resources` is not a list".into()),
         };
         Ok(Self {
             total_results,
+            items_per_page,
             resources,
         })
+    }
+}
+
+/// Says why a body that serde could not parse is not JSON: empty, an HTML
+/// page (a proxy's or a login page), cut short, or otherwise malformed.
+pub fn not_json(body: &[u8], error: &serde_json::Error) -> String {
+    let text = body.trim_ascii_start();
+    if text.is_empty() {
+        "the body is empty, not JSON".into()
+    } else if text.starts_with(b"<") {
+        "the body is an HTML page, not JSON".into()
+    } else if error.is_eof() {
+        format!("the body is cut-short JSON ({error})")
+    } else {
+        format!("the body is not JSON ({error})")
     }
 }
 
@@ -231,6 +262,11 @@ mod tests {
             (r#"{"totalResults":-1,"Resources":[]}"#, Ok((None, 0))),
             (r#"{"totalResults":0,"Resources":null}"#, Ok((Some(0), 0))),
             (r#"{"Resources":{}}"#, Err("not a list")),
+            (
+                r#"{"totalResults":5}"#,
+                Err("no `Resources` although totalResults is 5"),
+            ),
+            (r#"{"totalResults":"x"}"#, Err("not a SCIM ListResponse")),
             (r#"{"ok":true}"#, Err("not a SCIM ListResponse")),
             (r#"[1,2]"#, Err("not a JSON object")),
             ("<html>", Err("not JSON")),
@@ -245,6 +281,19 @@ mod tests {
                 (g, w) => panic!("{body}: got {g:?}, want {w:?}"),
             }
         }
+    }
+
+    #[test]
+    fn items_per_page_is_read_but_not_required() {
+        let page =
+            ListResponse::parse(br#"{"totalResults":3,"itemsPerPage":"100","Resources":[{}]}"#)
+                .unwrap();
+        assert_eq!(
+            (page.total_results, page.items_per_page),
+            (Some(3), Some(100))
+        );
+        let page = ListResponse::parse(br#"{"itemsPerPage":-2,"Resources":[]}"#).unwrap();
+        assert_eq!(page.items_per_page, None);
     }
 
     #[test]

@@ -142,7 +142,8 @@ fn parse_http_date(value: &str) -> Option<u64> {
     ];
     let month = MONTHS.iter().position(|m| m == month)? as u64 + 1;
     let day: u64 = day.parse().ok().filter(|d| (1..=31).contains(d))?;
-    let year: u64 = year.parse().ok().filter(|y| *y >= 1970)?;
+    // IMF-fixdate years have four digits; a longer one would overflow the day count.
+    let year: u64 = year.parse().ok().filter(|y| (1970..=9999).contains(y))?;
     let hms: Vec<u64> = time
         .split(':')
         .map(|p| p.parse().ok())
@@ -283,6 +284,12 @@ mod tests {
                 Some(0),
             ),
             ("Sun, 06 Foo 1994 08:49:37 GMT", now, None),
+            ("Sun, 06 Nov 99999999999999 08:49:37 GMT", now, None),
+            (
+                "Fri, 31 Dec 9999 23:59:59 GMT",
+                Some(0),
+                Some(253_402_300_799_000),
+            ),
             ("Sun, 06 Nov 1994 25:49:37 GMT", now, None),
             ("Sunday, 06-Nov-94 08:49:37 GMT", now, None),
         ];

@@ -150,11 +150,15 @@ fn build(request: &HttpRequest) -> Result<OutgoingRequest, ConnectorError> {
 fn read_response(response: IncomingResponse) -> Result<HttpResponse, ConnectorError> {
     let status = response.status();
     let headers = response.headers();
-    let retry_after = headers
-        .get("retry-after")
-        .into_iter()
-        .next()
-        .map(|v| String::from_utf8_lossy(&v).into_owned());
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .into_iter()
+            .next()
+            .map(|v| String::from_utf8_lossy(&v).into_owned())
+    };
+    let retry_after = header("retry-after");
+    let content_type = header("content-type");
     drop(headers);
     let incoming = response
         .consume()
@@ -165,6 +169,7 @@ fn read_response(response: IncomingResponse) -> Result<HttpResponse, ConnectorEr
     Ok(HttpResponse {
         status,
         retry_after,
+        content_type,
         body: body?,
     })
 }
@@ -177,20 +182,25 @@ fn read_body(incoming: &IncomingBody) -> Result<Vec<u8>, ConnectorError> {
     let mut body = Vec::new();
     loop {
         match stream.blocking_read(READ_CHUNK) {
-            Ok(chunk) => {
-                if body.len() + chunk.len() > MAX_BODY_BYTES {
-                    return Err(bad_response(format!(
-                        "the response body is larger than {MAX_BODY_BYTES} bytes"
-                    )));
-                }
-                body.extend_from_slice(&chunk);
-            }
+            Ok(chunk) => append_limited(&mut body, &chunk, MAX_BODY_BYTES)?,
             Err(StreamError::Closed) => return Ok(body),
             Err(StreamError::LastOperationFailed(e)) => {
                 return Err(failed_operation("reading the response body", &e))
             }
         }
     }
+}
+
+/// Appends `chunk` unless the body would outgrow `max` bytes: a too-large
+/// body is refused as a whole, never cut to size and parsed.
+fn append_limited(body: &mut Vec<u8>, chunk: &[u8], max: usize) -> Result<(), ConnectorError> {
+    if body.len().saturating_add(chunk.len()) > max {
+        return Err(bad_response(format!(
+            "the response body is larger than {max} bytes"
+        )));
+    }
+    body.extend_from_slice(chunk);
+    Ok(())
 }
 
 /// Classifies a `wasi:http` error code and describes it.
@@ -257,6 +267,17 @@ pub fn transport_error(code: &ErrorCode) -> ConnectorError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bodies_over_the_limit_are_refused() {
+        let mut body = Vec::new();
+        append_limited(&mut body, b"abcd", 6).unwrap();
+        append_limited(&mut body, b"ef", 6).unwrap();
+        let e = append_limited(&mut body, b"g", 6).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::BadResponse);
+        assert_eq!(e.message, "the response body is larger than 6 bytes");
+        assert_eq!(body, b"abcdef");
+    }
 
     #[test]
     fn transport_errors_are_classified() {

@@ -11,7 +11,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Context, Result};
 use baton_host::bindings::types::ConfigValue;
-use baton_host::runtime::{EgressPolicy, Origin, RunPolicy, Runtime, NOTION_COMPONENT};
+use baton_host::runtime::{
+    ComponentCache, EgressPolicy, Origin, RunPolicy, Runtime, NOTION_COMPONENT,
+};
 use baton_host::sync::{PageEvent, SyncRun};
 
 use super::TOKEN;
@@ -29,12 +31,13 @@ use super::TOKEN;
 ///   server, the loopback and the HTTP client, which runs on tokio's threads;
 /// - `write` splits into SQLite inserts (timed inside the writer) and the rest,
 ///   which is host encoding (contract records to protobuf, validation);
-/// - the writer also times its `finish`: SQLite (dangling check, deferred
-///   indexes, commit) and zstd (compression plus the c1z's fsync).
-pub fn sync(url: &str, target: &Path) -> Result<()> {
+/// - the writer also times its `finish`: the dangling-reference check, SQLite
+///   (deferred indexes, commit) and zstd (compression plus the c1z's fsync).
+pub fn sync(url: &str, target: &Path, component: Option<&Path>) -> Result<()> {
+    let bytes = component_bytes(component)?;
     let started = Instant::now();
     let runtime = Runtime::new()?;
-    let component = runtime.load(NOTION_COMPONENT)?;
+    let component = runtime.load(&bytes)?;
     let origin = Origin::of_url(url).map_err(|e| anyhow!(e))?;
     let policy = RunPolicy {
         egress: EgressPolicy {
@@ -70,12 +73,15 @@ pub fn sync(url: &str, target: &Path) -> Result<()> {
     let mut call_cpu = Duration::ZERO;
     let mut cpu_mark = thread_cpu();
     let mut last_page = Instant::now();
+    let mut hwm_pages = None;
     let mut observer = |e: &PageEvent<'_>| {
         let busy = thread_cpu().saturating_sub(cpu_mark);
         pages += 1;
         call += e.call;
         write += e.write;
         call_cpu += busy.saturating_sub(e.write);
+        // The peak before `finish`: paging alone (about 20 µs a page).
+        hwm_pages = status_kib("VmHWM");
         last_page = Instant::now();
         // Read again so that the observer's own work is not charged to the next call.
         cpu_mark = thread_cpu();
@@ -87,6 +93,7 @@ pub fn sync(url: &str, target: &Path) -> Result<()> {
     let sync_wall = sync_started.elapsed();
     let after_last_page = last_page.elapsed();
     let hwm_sync = status_kib("VmHWM");
+    let guest_rss = guest_rss_kib();
 
     let s = &report.summary;
     let of_type = |id: &str| {
@@ -98,7 +105,7 @@ pub fn sync(url: &str, target: &Path) -> Result<()> {
     };
     let fetch = call.saturating_sub(call_cpu);
     let encode = write.saturating_sub(s.insert_time);
-    let accounted = validate + call + write + s.finalize_time + s.compress_time;
+    let accounted = validate + call + write + s.check_time + s.finalize_time + s.compress_time;
     let secs = |d: Duration| d.as_secs_f64();
     let mut out = Values::default();
     out.set("users", of_type("user") as f64);
@@ -117,83 +124,65 @@ pub fn sync(url: &str, target: &Path) -> Result<()> {
     out.set("guest_s", secs(call_cpu));
     out.set("encode_s", secs(encode));
     out.set("sqlite_insert_s", secs(s.insert_time));
+    out.set("dangling_check_s", secs(s.check_time));
     out.set("sqlite_finish_s", secs(s.finalize_time));
     out.set("zstd_s", secs(s.compress_time));
     out.set("after_last_page_s", secs(after_last_page));
     out.set("other_s", secs(sync_wall.saturating_sub(accounted)));
     out.set("hwm_load_kib", hwm_load.unwrap_or(0) as f64);
+    out.set("hwm_pages_kib", hwm_pages.unwrap_or(0) as f64);
     out.set("hwm_sync_kib", hwm_sync.unwrap_or(0) as f64);
     out.set("hwm_reset", f64::from(u8::from(hwm_reset)));
+    out.set("guest_rss_kib", guest_rss as f64);
     out.set("c1z_bytes", s.file_bytes as f64);
     out.set("db_bytes", s.db_bytes as f64);
     print!("{out}");
     Ok(())
 }
 
-/// Measurement (c): loading the component in a fresh process.
+/// Measurement (c): loading the component in a fresh process, with the
+/// host's compiled-component cache in `cache_dir` (empty at first).
 ///
-/// The host has no precompile cache yet, so the warm case is what one would
-/// give: `Engine::precompile_component` once, then `Component::deserialize_file`
-/// of its output, on an engine configured like the runtime's.
-pub fn load(scratch: &Path) -> Result<()> {
+/// Three loads, each on a new engine: without a cache (compile), with an empty
+/// cache (compile and store, a first run), and from the cache (a later run).
+pub fn load(cache_dir: &Path, component: Option<&Path>) -> Result<()> {
+    let bytes = component_bytes(component)?;
     let mut out = Values::default();
-    let timed = |f: &mut dyn FnMut() -> Result<()>| -> Result<f64> {
+    let started = Instant::now();
+    let runtime = Runtime::new()?;
+    out.set("engine_s", started.elapsed().as_secs_f64());
+    let started = Instant::now();
+    let component = runtime.load(&bytes)?;
+    out.set("compile_s", started.elapsed().as_secs_f64());
+    let started = Instant::now();
+    component.instantiate(RunPolicy::default())?.metadata()?;
+    out.set("instantiate_s", started.elapsed().as_secs_f64());
+    drop((component, runtime));
+
+    let cached = || -> Result<f64> {
         let started = Instant::now();
-        f()?;
+        let runtime = Runtime::new()?.with_cache(ComponentCache::new(cache_dir));
+        runtime.load(&bytes)?;
         Ok(started.elapsed().as_secs_f64())
     };
-
-    // Cold, through the host: engine, compile + contract check + linking, instantiate.
-    let mut runtime = None;
-    out.set(
-        "engine_s",
-        timed(&mut || {
-            runtime = Some(Runtime::new()?);
-            Ok(())
-        })?,
-    );
-    let runtime = runtime.expect("set above");
-    let mut component = None;
-    out.set(
-        "compile_s",
-        timed(&mut || {
-            component = Some(runtime.load(NOTION_COMPONENT)?);
-            Ok(())
-        })?,
-    );
-    let component = component.expect("set above");
-    out.set(
-        "instantiate_s",
-        timed(&mut || {
-            let mut instance = component.instantiate(RunPolicy::default())?;
-            instance.metadata()?;
-            Ok(())
-        })?,
-    );
-
-    // What a cache would save, with plain wasmtime.
-    let mut config = wasmtime::Config::new();
-    config.wasm_component_model(true);
-    config.epoch_interruption(true);
-    let engine = wasmtime::Engine::new(&config).map_err(|e| anyhow!("{e:#}"))?;
-    let started = Instant::now();
-    let precompiled = engine
-        .precompile_component(NOTION_COMPONENT)
-        .map_err(|e| anyhow!("{e:#}"))?;
-    out.set("precompile_s", started.elapsed().as_secs_f64());
-    let cache = scratch.join("notion.cwasm");
-    std::fs::write(&cache, &precompiled)?;
-    let started = Instant::now();
-    // SAFETY: the file was written just above by `precompile_component` of this
-    // very engine, and nothing else writes to the scratch folder.
-    let warm = unsafe { wasmtime::component::Component::deserialize_file(&engine, &cache) };
-    let warm = warm.map_err(|e| anyhow!("{e:#}"))?;
-    out.set("deserialize_s", started.elapsed().as_secs_f64());
-    drop(warm);
-    out.set("wasm_bytes", NOTION_COMPONENT.len() as f64);
-    out.set("cwasm_bytes", precompiled.len() as f64);
+    out.set("cache_miss_s", cached()?);
+    out.set("cache_hit_s", cached()?);
+    out.set("wasm_bytes", bytes.len() as f64);
+    let cached_bytes: u64 = std::fs::read_dir(cache_dir)?
+        .filter_map(|e| e.ok()?.metadata().ok())
+        .map(|m| m.len())
+        .sum();
+    out.set("cwasm_bytes", cached_bytes as f64);
     print!("{out}");
     Ok(())
+}
+
+/// The embedded Notion component, or another build of it (`--component`).
+fn component_bytes(path: Option<&Path>) -> Result<Vec<u8>> {
+    match path {
+        Some(p) => std::fs::read(p).with_context(|| format!("read {}", p.display())),
+        None => Ok(NOTION_COMPONENT.to_vec()),
+    }
 }
 
 /// Numbers keyed by name: what a child prints and the parent reads back.
@@ -259,6 +248,55 @@ pub fn status_kib(field: &str) -> Option<u64> {
         let value = line.strip_prefix(field)?.strip_prefix(':')?;
         value.trim().strip_suffix("kB")?.trim().parse().ok()
     })
+}
+
+/// Resident memory of the guest's linear memories. Wasmtime reserves each one
+/// as several GiB of address space and makes only the memory's current size
+/// accessible, so a linear memory is a read-write mapping directly followed by
+/// a huge inaccessible one. A linear memory never shrinks, so after a run this
+/// is also the guest's peak.
+fn guest_rss_kib() -> u64 {
+    const RESERVATION: u64 = 1 << 30;
+    struct Mapping {
+        start: u64,
+        end: u64,
+        readable: bool,
+        rss_kib: u64,
+    }
+    let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap_or_default();
+    let mut maps: Vec<Mapping> = Vec::new();
+    for line in smaps.lines() {
+        let mut fields = line.split_whitespace();
+        let first = fields.next().unwrap_or("");
+        if let Some((start, end)) = first.split_once('-') {
+            let (Ok(start), Ok(end)) =
+                (u64::from_str_radix(start, 16), u64::from_str_radix(end, 16))
+            else {
+                continue;
+            };
+            let perms = fields.next().unwrap_or("");
+            maps.push(Mapping {
+                start,
+                end,
+                readable: perms.starts_with("rw"),
+                rss_kib: 0,
+            });
+        } else if first == "Rss:" {
+            if let (Some(m), Some(Ok(kib))) = (maps.last_mut(), fields.next().map(str::parse)) {
+                m.rss_kib = kib;
+            }
+        }
+    }
+    maps.windows(2)
+        .filter(|w| {
+            let (memory, guard) = (&w[0], &w[1]);
+            memory.readable
+                && !guard.readable
+                && guard.start == memory.end
+                && guard.end - guard.start >= RESERVATION
+        })
+        .map(|w| w[0].rss_kib)
+        .sum()
 }
 
 /// Resets `VmHWM` to the current RSS (Linux ≥ 4.0); `false` where not allowed.

@@ -92,7 +92,10 @@ fn get(
     read_line(conn, &mut line)?;
     let status = line.split(' ').nth(1).unwrap_or("");
     if status != "200" {
-        return Err(invalid(format!("GET {path}: status line {:?}", line.trim_end())));
+        return Err(invalid(format!(
+            "GET {path}: status line {:?}",
+            line.trim_end()
+        )));
     }
     let mut length = None;
     let mut chunked = false;

@@ -369,3 +369,11 @@ fn blob(v: rusqlite::types::ValueRef<'_>) -> Vec<u8> {
 #[cfg(test)]
 #[path = "reader_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "reader_props.rs"]
+mod props;
+
+#[cfg(test)]
+#[path = "reader_props_db.rs"]
+mod props_db;

@@ -65,7 +65,8 @@ impl UnixTime {
     pub fn parse_db_text(text: &str) -> Option<UnixTime> {
         let s = text.trim();
         let s = s.strip_suffix('Z').unwrap_or(s);
-        let (date, rest) = s.split_at(s.len().min(10));
+        // Checked: a file may hold any text here, and byte 10 may fall inside a character.
+        let (date, rest) = s.split_at_checked(s.len().min(10))?;
         let year: i64 = num(date.get(0..4)?)?;
         let month: u32 = num(date.get(5..7)?)?;
         let day: u32 = num(date.get(8..10)?)?;

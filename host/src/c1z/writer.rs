@@ -46,8 +46,10 @@ pub struct SyncSummary {
     /// Time spent executing the SQLite inserts of the `put_*` calls, summed over the sync
     /// (what the rest of a page write costs is the caller's to measure around them).
     pub insert_time: Duration,
-    /// Time `finish` spent in SQLite: the dangling-reference check, the deferred indexes,
-    /// the commit and the close.
+    /// Time `finish` spent in the dangling-reference check.
+    pub check_time: Duration,
+    /// Time `finish` spent in SQLite after the check: the deferred indexes, the commit and
+    /// the close.
     pub finalize_time: Duration,
     /// Time `finish` spent compressing the database into the c1z with zstd and fsyncing it.
     pub compress_time: Duration,
@@ -289,8 +291,10 @@ impl C1zWriter {
             traits: _,
             insert_time,
         } = self;
-        let finalizing = Instant::now();
+        let checking = Instant::now();
         let (dangling_references, dangling_examples) = super::dangling::find(&conn, &sync_id)?;
+        let check_time = checking.elapsed();
+        let finalizing = Instant::now();
         let ended_at = UnixTime::now().to_db_text();
         conn.execute(
             "UPDATE v1_sync_runs SET ended_at = ?1 WHERE sync_id = ?2",
@@ -333,6 +337,7 @@ impl C1zWriter {
             dangling_references,
             dangling_examples,
             insert_time,
+            check_time,
             finalize_time,
             compress_time,
         })

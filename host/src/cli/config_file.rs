@@ -180,3 +180,7 @@ mod tests {
         assert!(e.contains("`nope`"), "{e}");
     }
 }
+
+#[cfg(test)]
+#[path = "config_file_props.rs"]
+mod props;

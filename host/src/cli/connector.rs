@@ -22,7 +22,8 @@ use crate::bindings::types::{ConfigValue, ConnectorMetadata};
 use crate::bindings::CONTRACT_VERSION;
 use crate::provision::{self, ProvisionRequest};
 use crate::runtime::{
-    ComponentCache, ConnectorComponent, EgressPolicy, Origin, RunPolicy, Runtime, NOTION_COMPONENT,
+    ComponentCache, ConnectorComponent, EgressPolicy, Origin, RateLimiter, RunPolicy, Runtime,
+    NOTION_COMPONENT,
 };
 use crate::sync::external::ExternalResources;
 use crate::sync::{PageEvent, SyncRun};
@@ -31,7 +32,7 @@ use clap_complete::Shell;
 
 // Flags that belong to the host, whatever the component.
 #[derive(Debug, Args)]
-struct HostArgs {
+pub(crate) struct HostArgs {
     /// The path to the c1z file to sync with
     #[arg(
         short = 'f',
@@ -59,6 +60,21 @@ struct HostArgs {
           value_parser = clap::value_parser!(u64).range(1..=1800))]
     http_timeout_seconds: u64,
 
+    /// Attempts per HTTP request that is safe to retry, the first included (1 turns retries off)
+    #[arg(long, env = "BATON_MAX_ATTEMPTS", default_value_t = 5,
+          value_parser = clap::value_parser!(u32).range(1..=100))]
+    max_attempts: u32,
+
+    /// Requests per second the connector may send on average (0 turns the limit off)
+    #[arg(long, env = "BATON_RATE_LIMIT", value_name = "PER_SECOND",
+          default_value_t = RateLimiter::DEFAULT_PER_SECOND, value_parser = per_second)]
+    rate_limit: f64,
+
+    /// Requests the connector may send at once after a quiet period
+    #[arg(long, env = "BATON_RATE_LIMIT_BURST", default_value_t = RateLimiter::DEFAULT_BURST,
+          value_parser = clap::value_parser!(u32).range(1..=1000))]
+    rate_limit_burst: u32,
+
     /// Carry resources from this c1z into the sync (its newest finished sync)
     #[arg(long, env = "BATON_EXTERNAL_RESOURCE_C1Z", value_name = "PATH")]
     external_resource_c1z: Option<PathBuf>,
@@ -80,6 +96,16 @@ struct HostArgs {
 
     #[command(flatten)]
     otel: OtelArgs,
+}
+
+/// `--rate-limit`: a finite number of requests per second, 0 or more.
+fn per_second(raw: &str) -> Result<f64, String> {
+    match raw.trim().parse::<f64>() {
+        Ok(rate) if rate.is_finite() && rate >= 0.0 => Ok(rate),
+        _ => Err(format!(
+            "`{raw}` is not a rate of 0 or more requests per second"
+        )),
+    }
 }
 
 /// Actions an account-creation flag cannot be combined with.
@@ -270,6 +296,8 @@ fn run(args: Vec<OsString>) -> anyhow::Result<()> {
     let policy = RunPolicy {
         egress: egress_policy(&metadata, &config)?,
         request_timeout: Duration::from_secs(host.http_timeout_seconds),
+        max_attempts: host.max_attempts,
+        rate_limit: RateLimiter::new(host.rate_limit, host.rate_limit_burst),
         ..Default::default()
     };
     // Ids and profiles are checked before anything is sent upstream.
@@ -392,7 +420,7 @@ fn load_component(runtime: &Runtime, path: Option<PathBuf>) -> anyhow::Result<Co
 }
 
 /// The whole command line: host flags plus one flag per config field.
-fn command(metadata: &ConnectorMetadata) -> Command {
+pub(crate) fn command(metadata: &ConnectorMetadata) -> Command {
     let about = format!(
         "{} connector for Baton: {}",
         metadata.display_name, metadata.description

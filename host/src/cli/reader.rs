@@ -73,7 +73,7 @@ fn command() -> clap::Command {
     help::cobra_style(Cli::command())
 }
 
-fn parse<I, T>(args: I) -> Result<Cli, clap::Error>
+pub(crate) fn parse<I, T>(args: I) -> Result<Cli, clap::Error>
 where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
@@ -81,7 +81,7 @@ where
     Cli::from_arg_matches(&command().try_get_matches_from(args)?)
 }
 
-fn execute(cli: &Cli, out: impl Write) -> Result<()> {
+pub(crate) fn execute(cli: &Cli, out: impl Write) -> Result<()> {
     let Some(command) = &cli.command else {
         command().print_help()?;
         return Ok(());

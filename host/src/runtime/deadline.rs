@@ -12,7 +12,7 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -86,6 +86,28 @@ pub(crate) struct Deadlines {
     run_ends: Instant,
     /// The deadline of the call in progress and the limit that sets it.
     current: Option<(Instant, Limit)>,
+    /// The same deadline, for the egress hooks' waits on tokio tasks.
+    clock: CallClock,
+}
+
+/// The deadline of the call in progress, readable from other threads.
+///
+/// The egress hooks read it when the guest sends a request, so that the
+/// host's own waits for that request (rate limiter, retry backoff) never
+/// outlast the call: a request future runs on a tokio task, which the
+/// epoch deadline and the deadline-aware `wasi:io/poll` do not stop.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct CallClock(Arc<Mutex<Option<Instant>>>);
+
+impl CallClock {
+    /// The deadline of the call in progress; `None` between calls.
+    pub(crate) fn deadline(&self) -> Option<Instant> {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn set(&self, deadline: Option<Instant>) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = deadline;
+    }
 }
 
 impl Deadlines {
@@ -97,6 +119,7 @@ impl Deadlines {
             run_timeout,
             run_ends: now.checked_add(run_timeout).unwrap_or(now + FAR),
             current: None,
+            clock: CallClock::default(),
         }
     }
 
@@ -119,6 +142,7 @@ impl Deadlines {
             (self.run_ends, self.run_limit())
         };
         self.current = Some((ends, limit));
+        self.clock.set(Some(ends));
         let left = ends - now;
         // Rounded up, so that a call never gets less than its time.
         let ticks = left.as_nanos().div_ceil(TICK.as_nanos()).max(1);
@@ -127,7 +151,13 @@ impl Deadlines {
 
     /// Ends the call in progress; returns the limit that bounded it.
     pub(crate) fn end_call(&mut self) -> Option<Limit> {
+        self.clock.set(None);
         self.current.take().map(|(_, limit)| limit)
+    }
+
+    /// A handle on the deadline of the call in progress.
+    pub(crate) fn clock(&self) -> CallClock {
+        self.clock.clone()
     }
 
     /// The deadline of the call in progress.
@@ -152,13 +182,17 @@ mod tests {
     #[test]
     fn a_call_is_bounded_by_the_earlier_of_its_own_and_the_run_deadline() {
         let mut d = Deadlines::new(Duration::from_millis(100), Duration::from_secs(60));
+        let clock = d.clock();
+        assert_eq!(clock.deadline(), None);
         assert_eq!(d.begin_call().unwrap(), 10);
+        assert_eq!(clock.deadline(), d.current().map(|(ends, _)| ends));
         assert_eq!(
             d.end_call(),
             Some(Limit::CallTime {
                 limit: Duration::from_millis(100)
             })
         );
+        assert_eq!(clock.deadline(), None, "cleared between calls");
         assert_eq!(d.end_call(), None);
 
         let mut d = Deadlines::new(Duration::from_secs(60), Duration::from_millis(50));

@@ -4,19 +4,23 @@
 //! before a connection is made; requests to other origins are refused with
 //! an error that names the origin. The hooks also bound each request in
 //! time, cap the response body the guest may read and the number of
-//! requests in flight at once.
+//! requests in flight at once, pace requests through the run's rate limiter
+//! and retry those that failed transiently and are safe to repeat (`retry.rs`).
 
 use std::fmt;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpHooks};
 
 use super::body::{too_large, LimitedBody};
-use super::limits::{Breach, Limit, Tripwire};
+use super::deadline::CallClock;
+use super::limits::{Breach, Limit, Time, Tripwire};
+use super::ratelimit::RateLimiter;
+use super::retry::{self, Retries, SendOnce};
 use super::RunPolicy;
 
 /// A scheme, host and port that requests may go to.
@@ -94,7 +98,8 @@ impl EgressPolicy {
 }
 
 /// The wasi-http hooks of one store: the allow-list, the request timeout,
-/// the response body limit and the cap on requests in flight.
+/// retries, the rate limiter, the response body limit and the cap on
+/// requests in flight.
 pub(crate) struct EgressHooks {
     policy: EgressPolicy,
     timeout: Duration,
@@ -102,11 +107,15 @@ pub(crate) struct EgressHooks {
     max_concurrent: usize,
     slots: Arc<Semaphore>,
     sent: Arc<AtomicU64>,
+    retried: Arc<AtomicU64>,
+    retries: Retries,
+    limiter: Option<RateLimiter>,
+    clock: CallClock,
     tripwire: Tripwire,
 }
 
 impl EgressHooks {
-    pub(crate) fn new(policy: &RunPolicy, tripwire: Tripwire) -> EgressHooks {
+    pub(crate) fn new(policy: &RunPolicy, tripwire: Tripwire, clock: CallClock) -> EgressHooks {
         EgressHooks {
             policy: policy.egress.clone(),
             timeout: policy.request_timeout,
@@ -114,13 +123,25 @@ impl EgressHooks {
             max_concurrent: policy.max_concurrent_requests,
             slots: Arc::new(Semaphore::new(policy.max_concurrent_requests)),
             sent: Arc::new(AtomicU64::new(0)),
+            retried: Arc::new(AtomicU64::new(0)),
+            retries: Retries {
+                max_attempts: policy.max_attempts,
+                max_wait: policy.max_retry_wait,
+            },
+            limiter: policy.rate_limit.clone(),
+            clock,
             tripwire,
         }
     }
 
-    /// Requests that passed the policy and were sent.
+    /// Requests sent on the wire, each retry counted.
     pub(crate) fn sent(&self) -> u64 {
         self.sent.load(Ordering::Relaxed)
+    }
+
+    /// Retries made: attempts after the first of a request.
+    pub(crate) fn retried(&self) -> u64 {
+        self.retried.load(Ordering::Relaxed)
     }
 }
 
@@ -162,42 +183,42 @@ impl WasiHttpHooks for EgressHooks {
             return Box::new(async move { Err(HttpError::InternalError(Some(text))) });
         }
         tracing::debug!(method = %request.method(), path = uri.path(), "request");
-        self.sent.fetch_add(1, Ordering::Relaxed);
         // The guest may ask for shorter timeouts, never longer ones: epoch
         // interruption cannot stop a host-side wait, so each request is bounded here.
         let cap = self.timeout;
         let pick = |asked: Option<Duration>| Some(asked.map_or(cap, |d| d.min(cap)));
         let options = options.unwrap_or_default();
-        let options = RequestOptions {
-            connect_timeout: pick(options.connect_timeout),
-            first_byte_timeout: pick(options.first_byte_timeout),
-            between_bytes_timeout: pick(options.between_bytes_timeout),
+        let attempt = Attempt {
+            options: RequestOptions {
+                connect_timeout: pick(options.connect_timeout),
+                first_byte_timeout: pick(options.first_byte_timeout),
+                between_bytes_timeout: pick(options.between_bytes_timeout),
+            },
+            cap,
+            slots: self.slots.clone(),
+            max_concurrent: self.max_concurrent,
+            limiter: self.limiter.clone(),
+            // Read now, while the guest's call is in progress.
+            deadline: self.clock.deadline(),
+            sent: self.sent.clone(),
+            tripwire: self.tripwire.clone(),
         };
-        let slots = self.slots.clone();
-        let max_concurrent = self.max_concurrent;
+        let retries = self.retries;
+        let retried = self.retried.clone();
         let body_limit = self.body_limit;
         let tripwire = self.tripwire.clone();
         Box::new(async move {
             use http_body_util::BodyExt;
-            // A slot is held from here until the response body ends or is
-            // dropped; waiting for one counts against the request timeout.
-            let slot = match tokio::time::timeout(cap, slots.acquire_owned()).await {
-                Ok(Ok(slot)) => slot,
-                _ => {
-                    let limit = Limit::ConcurrentRequests {
-                        requests: max_concurrent,
-                    };
-                    tracing::warn!("a request waited too long for a free slot: {limit}");
-                    tripwire.trip(Breach::Limit(limit));
-                    return Err(HttpError::InternalError(Some(format!(
-                        "the host allows at most {max_concurrent} concurrent requests"
-                    ))));
-                }
+            let attempts = retry::send(retries, request, attempt.deadline, &attempt, &retried);
+            // The guest stops waiting at the call's deadline (`shadow.rs`); the
+            // host stops a little later, so that the guest's error is the time
+            // limit and no attempt starts after the call is over.
+            let (response, (io, slot)) = match attempt.deadline {
+                Some(deadline) => tokio::time::timeout_at((deadline + GRACE).into(), attempts)
+                    .await
+                    .map_err(|_| HttpError::HttpResponseTimeout)??,
+                None => attempts.await?,
             };
-            let sending = wasmtime_wasi_http::default_send_request(request, Some(options));
-            let (response, io) = tokio::time::timeout(cap, sending)
-                .await
-                .map_err(|_| HttpError::HttpResponseTimeout)??;
             // A declared length past the limit fails before any byte is read.
             let declared = response
                 .headers()
@@ -209,11 +230,88 @@ impl WasiHttpHooks for EgressHooks {
                 return Err(too_large(body_limit, &tripwire));
             }
             let response = response.map(|body| {
-                LimitedBody::new(body.boxed_unsync(), body_limit, Some(slot), tripwire)
-                    .boxed_unsync()
+                LimitedBody::new(body, body_limit, Some(slot), tripwire).boxed_unsync()
             });
-            Ok((response, Box::new(io) as IoFuture))
+            Ok((response, io))
         })
+    }
+}
+
+/// How long after a call's deadline the host gives up on its requests.
+const GRACE: Duration = Duration::from_millis(100);
+
+/// Everything one attempt of one request needs; see [`SendOnce`].
+struct Attempt {
+    options: RequestOptions,
+    cap: Duration,
+    slots: Arc<Semaphore>,
+    max_concurrent: usize,
+    limiter: Option<RateLimiter>,
+    deadline: Option<Instant>,
+    sent: Arc<AtomicU64>,
+    tripwire: Tripwire,
+}
+
+impl Attempt {
+    /// Waits for the rate limiter, unless the wait would pass the call's deadline.
+    async fn pace(&self) -> Result<(), HttpError> {
+        let Some(limiter) = &self.limiter else {
+            return Ok(());
+        };
+        match limiter.reserve(Instant::now(), self.deadline) {
+            Ok(wait) if wait.is_zero() => Ok(()),
+            Ok(wait) => {
+                tracing::trace!(wait_ms = wait.as_millis() as u64, "pacing a request");
+                tokio::time::sleep(wait).await;
+                Ok(())
+            }
+            Err(wait) => {
+                let text = format!(
+                    "the host's rate limit of {} requests per second would delay this request by {}, past the call's time limit",
+                    limiter.per_second(),
+                    Time(wait)
+                );
+                tracing::warn!("{text}");
+                Err(HttpError::InternalError(Some(text)))
+            }
+        }
+    }
+}
+
+impl SendOnce for Attempt {
+    type Extra = (IoFuture, OwnedSemaphorePermit);
+
+    async fn send(
+        &self,
+        request: http::Request<WasiBody>,
+    ) -> Result<(http::Response<WasiBody>, Self::Extra), HttpError> {
+        use http_body_util::BodyExt;
+        // Paced before taking a slot, so that a request waiting for its
+        // turn does not keep another from being sent.
+        self.pace().await?;
+        // A slot is held from here until the response body ends or is
+        // dropped; waiting for one counts against the request timeout.
+        let slot = match tokio::time::timeout(self.cap, self.slots.clone().acquire_owned()).await {
+            Ok(Ok(slot)) => slot,
+            _ => {
+                let max_concurrent = self.max_concurrent;
+                let limit = Limit::ConcurrentRequests {
+                    requests: max_concurrent,
+                };
+                tracing::warn!("a request waited too long for a free slot: {limit}");
+                self.tripwire.trip(Breach::Limit(limit));
+                return Err(HttpError::InternalError(Some(format!(
+                    "the host allows at most {max_concurrent} concurrent requests"
+                ))));
+            }
+        };
+        self.sent.fetch_add(1, Ordering::Relaxed);
+        let sending = wasmtime_wasi_http::default_send_request(request, Some(self.options));
+        let (response, io) = tokio::time::timeout(self.cap, sending)
+            .await
+            .map_err(|_| HttpError::HttpResponseTimeout)??;
+        let response = response.map(|body| body.boxed_unsync());
+        Ok((response, (Box::new(io) as IoFuture, slot)))
     }
 }
 
@@ -261,7 +359,7 @@ mod tests {
     #[tokio::test]
     async fn a_refused_request_tells_the_guest_which_origin() {
         let wire = Tripwire::default();
-        let mut hooks = EgressHooks::new(&RunPolicy::default(), wire.clone());
+        let mut hooks = EgressHooks::new(&RunPolicy::default(), wire.clone(), CallClock::default());
         let err = send(&mut hooks, "http://10.255.255.1/x").await.unwrap_err();
         let HttpError::InternalError(Some(text)) = err else {
             panic!("{err:?}");
@@ -286,7 +384,7 @@ mod tests {
             max_concurrent_requests: 1,
             ..Default::default()
         };
-        let mut hooks = EgressHooks::new(&policy, wire.clone());
+        let mut hooks = EgressHooks::new(&policy, wire.clone(), CallClock::default());
         let _held = hooks.slots.clone().try_acquire_owned().unwrap();
         let err = send(&mut hooks, "http://127.0.0.1:9/x").await.unwrap_err();
         let HttpError::InternalError(Some(text)) = err else {

@@ -5,7 +5,7 @@ use std::fmt;
 
 use wasmtime::Trap;
 
-use super::limits::{Breach, Limit, LimitTrap};
+use super::limits::{Breach, Limit, LimitTrap, Time};
 use super::state::HostState;
 use crate::bindings::types::{self as wit, ErrorKind};
 use crate::redact::Redactor;
@@ -45,7 +45,14 @@ impl fmt::Display for ConnectorError {
             ErrorKind::FailedPrecondition => "failed precondition",
             ErrorKind::Internal => "internal error",
         };
-        write!(f, "{kind}: {}", self.message)
+        write!(f, "{kind}: {}", self.message)?;
+        // Said when the host gave up although the server named a time: the
+        // wait was longer than the host allows or than the call had left.
+        if let Some(ms) = self.retry_after_ms {
+            let wait = Time(std::time::Duration::from_millis(ms));
+            write!(f, " (the server asked to retry after {wait})")?;
+        }
+        Ok(())
     }
 }
 

@@ -13,6 +13,9 @@
 //! and requests in flight in the egress hooks. A broken limit fails the
 //! call with [`RuntimeError::Limit`]; the store is then done with, the
 //! process is not affected.
+//!
+//! The egress hooks also own retries, backoff and rate limiting of the
+//! guest's requests (`retry.rs`, `ratelimit.rs`): connectors do not retry.
 
 mod body;
 mod cache;
@@ -21,6 +24,9 @@ mod egress;
 mod error;
 mod limits;
 mod policy;
+mod ratelimit;
+mod retry;
+mod retry_after;
 mod shadow;
 mod state;
 #[cfg(test)]
@@ -31,6 +37,7 @@ pub use egress::{EgressPolicy, Origin};
 pub use error::{ConnectorError, RuntimeError};
 pub use limits::Limit;
 pub use policy::RunPolicy;
+pub use ratelimit::RateLimiter;
 
 use std::sync::Arc;
 
@@ -311,8 +318,14 @@ impl ConnectorInstance {
         })
     }
 
-    /// Requests the guest sent through the egress policy so far.
+    /// HTTP requests sent on the wire for the guest so far, retries included.
     pub fn requests_sent(&self) -> u64 {
         self.store.data().hooks.sent()
+    }
+
+    /// Of [`requests_sent`](Self::requests_sent), the retries the host made
+    /// after transient failures.
+    pub fn requests_retried(&self) -> u64 {
+        self.store.data().hooks.retried()
     }
 }

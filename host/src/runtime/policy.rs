@@ -1,4 +1,5 @@
-//! [`RunPolicy`]: what one run of a connector may do and how much it may use.
+//! [`RunPolicy`]: what one run of a connector may do and how much it may use,
+//! and how the host retries and paces its requests.
 //!
 //! Every limit has a default that a Notion sync of a large workspace stays
 //! far below, so only hostile or broken components reach them. A guest that
@@ -8,6 +9,7 @@
 use std::time::Duration;
 
 use super::egress::EgressPolicy;
+use super::ratelimit::RateLimiter;
 
 /// Per-run settings: where the guest may connect and how much it may use.
 ///
@@ -58,6 +60,29 @@ pub struct RunPolicy {
     /// body is read to its end or dropped. A further request waits up to
     /// `request_timeout` for a free slot, then fails. Default 4.
     pub max_concurrent_requests: usize,
+    /// Attempts per request, the first included, for requests that are safe
+    /// to repeat: GET, HEAD, OPTIONS and body-less PUT after a 429, 502, 503,
+    /// 504, 529, a refused, reset or early-closed connection or a timeout;
+    /// DELETE only after a 429 or when no connection was made. POST, PATCH
+    /// and requests with a body are sent once. Each attempt gets the full
+    /// `request_timeout`. When the attempts run out the guest gets the last
+    /// answer as it came. 1 turns retries off. Default 5.
+    pub max_attempts: u32,
+    /// The longest wait between two attempts. `Retry-After` (seconds or an
+    /// HTTP date) is honoured up to this; a server asking for longer gets no
+    /// retry and the guest its answer. Without `Retry-After` the wait is an
+    /// exponential backoff from 0.5 s with jitter, at most 30 s. No wait may
+    /// end after the call's deadline (`call_timeout`, `run_timeout`).
+    /// Default 120 s.
+    pub max_retry_wait: Duration,
+    /// Paces every attempt, retries included, through this token bucket.
+    /// `None` sends as fast as the guest asks. Default `None`: the right pace
+    /// depends on the upstream and on who else spends its budget, so the
+    /// embedder chooses (the `baton-notion` CLI uses
+    /// [`RateLimiter::DEFAULT_PER_SECOND`] with a burst of
+    /// [`RateLimiter::DEFAULT_BURST`]). Clones of a limiter share one bucket:
+    /// runs against the same workspace may share one.
+    pub rate_limit: Option<RateLimiter>,
 }
 
 impl Default for RunPolicy {
@@ -71,6 +96,9 @@ impl Default for RunPolicy {
             run_timeout: Duration::from_secs(60 * 60),
             response_body_limit: 64 << 20,
             max_concurrent_requests: 4,
+            max_attempts: 5,
+            max_retry_wait: Duration::from_secs(120),
+            rate_limit: None,
         }
     }
 }

@@ -42,6 +42,7 @@ impl HostState {
             .allow_ip_name_lookup(false)
             .build();
         let tripwire = Tripwire::default();
+        let deadlines = Deadlines::new(policy.call_timeout, policy.run_timeout);
         HostState {
             wasi,
             http: WasiHttpCtx::new(),
@@ -51,8 +52,8 @@ impl HostState {
                 policy.table_elements_limit,
                 tripwire.clone(),
             ),
-            deadlines: Deadlines::new(policy.call_timeout, policy.run_timeout),
-            hooks: EgressHooks::new(&policy, tripwire.clone()),
+            hooks: EgressHooks::new(&policy, tripwire.clone(), deadlines.clock()),
+            deadlines,
             tripwire,
             redactor: Redactor::default(),
             stderr,

@@ -1,6 +1,7 @@
 //! Integration tests: the real Notion component, run by the real host,
 //! against the test-server started in-process on an ephemeral port.
 
+mod bench_smoke;
 mod c1z_writer;
 mod cli;
 mod cli_flags;
@@ -12,6 +13,7 @@ mod reader;
 mod reader_diff;
 mod reader_help;
 mod reader_principals;
+mod reliability;
 mod sandbox;
 mod sync;
 mod telemetry;
