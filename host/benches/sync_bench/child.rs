@@ -28,7 +28,8 @@ use super::TOKEN;
 ///   That CPU is the guest (wasm parsing JSON and mapping records) plus the
 ///   lifting of the page across the component boundary;
 /// - the rest of the call's wall time is the sync thread waiting: for the
-///   server, the loopback and the HTTP client, which runs on tokio's threads;
+///   server, the loopback and the HTTP client, which runs on tokio's threads
+///   (and, on a busy machine, for a free core);
 /// - `write` splits into SQLite inserts (timed inside the writer) and the rest,
 ///   which is host encoding (contract records to protobuf, validation);
 /// - the writer also times its `finish`: the dangling-reference check, SQLite

@@ -164,8 +164,12 @@ fn run(options: Options) -> Result<()> {
     let bench_started = Instant::now();
     let machine = Machine::describe();
     println!(
-        "baton-notion sync benchmark · {} · {} · {} cores · {} MiB RAM",
-        machine.date, machine.cpu, machine.cores, machine.mem_mib
+        "baton-notion sync benchmark · {} · {} · {} cores · {} MiB RAM · load average {}",
+        machine.date,
+        machine.cpu,
+        machine.cores,
+        machine.mem_mib,
+        load_average()
     );
 
     let started = Instant::now();
@@ -409,6 +413,13 @@ fn time_listing(reps: usize, file: &Path, cwd: &Path) -> Result<Listing> {
     })
 }
 
+/// The 1-minute load average: other work on the machine competes with the
+/// sync and shows up in its "fetch" phase (time off the CPU).
+fn load_average() -> String {
+    let text = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    text.split_whitespace().next().unwrap_or("?").to_string()
+}
+
 /// Where the numbers came from.
 struct Machine {
     date: String,
@@ -545,7 +556,7 @@ fn report(
         ("validate_s", "validate (one request, count=1)"),
         (
             "fetch_s",
-            "fetch: list calls' wall time not on the sync thread's CPU (server, loopback, HTTP client threads)",
+            "fetch: list calls' wall time off the sync thread's CPU (server, loopback, HTTP client threads, waiting for a core)",
         ),
         (
             "guest_s",
@@ -640,6 +651,8 @@ fn report(
     for (met, what) in &targets {
         println!("  {:<8} {what}", verdict(*met));
     }
+
+    println!("load average at the end: {}", load_average());
 
     println!("\n== for the README ==");
     println!(
