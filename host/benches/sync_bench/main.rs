@@ -4,6 +4,7 @@
 //! ```sh
 //! cargo bench -p baton-host --bench sync_bench                          # 100k users, 2,000 groups, 3 runs
 //! cargo bench -p baton-host --bench sync_bench -- --users 10000 --groups 200 --reps 1
+//! cargo bench -p baton-host --bench sync_bench -- --component other-build.wasm
 //! ```
 //!
 //! It starts the test-server in-process (rate limit off) and, in each of the
@@ -73,7 +74,8 @@ struct Options {
     users: usize,
     groups: usize,
     reps: usize,
-    /// Another build of the Notion component to measure instead of the embedded one.
+    /// Another build of the Notion component for (b) and (c) instead of the
+    /// embedded one (to compare builds; the CLI timings use the embedded one).
     component: Option<String>,
 }
 
