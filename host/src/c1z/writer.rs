@@ -95,7 +95,7 @@ impl C1zWriter {
             "PRAGMA journal_mode = MEMORY;
              PRAGMA synchronous = OFF;
              PRAGMA locking_mode = EXCLUSIVE;
-             PRAGMA cache_size = -65536;",
+             PRAGMA cache_size = -16384;", // 16 MiB: a bigger cache was no faster and doubled peak RSS
         )?;
         conn.execute_batch("BEGIN")?;
         conn.execute_batch(schema::TABLES)?;
