@@ -151,25 +151,53 @@ impl std::error::Error for LimitTrap {}
 /// half-broken and the error names the limit.
 #[derive(Debug)]
 pub(crate) struct GuestLimiter {
-    memory_limit: u64,
-    table_limit: u64,
-    memory: u64,
-    tables: u64,
-    /// The last growth allowed, undone if wasmtime then fails it.
-    last_memory_growth: u64,
-    last_table_growth: u64,
+    memory: Budget,
+    tables: Budget,
     tripwire: Tripwire,
+}
+
+/// A running total against a cap; memories and tables are counted alike.
+#[derive(Debug)]
+struct Budget {
+    limit: u64,
+    used: u64,
+    /// The last growth allowed, undone if wasmtime then fails it.
+    last_growth: u64,
+}
+
+impl Budget {
+    fn new(limit: u64) -> Budget {
+        Budget {
+            limit,
+            used: 0,
+            last_growth: 0,
+        }
+    }
+
+    /// Counts a growth from `current` to `desired`; false if it would pass the cap.
+    fn grow(&mut self, current: usize, desired: usize) -> bool {
+        let growth = desired.saturating_sub(current) as u64;
+        let total = self.used.saturating_add(growth);
+        if total > self.limit {
+            return false;
+        }
+        self.used = total;
+        self.last_growth = growth;
+        true
+    }
+
+    /// Undoes the last growth, which wasmtime refused after we allowed it.
+    fn undo_last(&mut self) {
+        self.used -= self.last_growth;
+        self.last_growth = 0;
+    }
 }
 
 impl GuestLimiter {
     pub(crate) fn new(memory_limit: u64, table_limit: u64, tripwire: Tripwire) -> GuestLimiter {
         GuestLimiter {
-            memory_limit,
-            table_limit,
-            memory: 0,
-            tables: 0,
-            last_memory_growth: 0,
-            last_table_growth: 0,
+            memory: Budget::new(memory_limit),
+            tables: Budget::new(table_limit),
             tripwire,
         }
     }
@@ -187,23 +215,18 @@ impl ResourceLimiter for GuestLimiter {
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        let growth = desired.saturating_sub(current) as u64;
-        let total = self.memory.saturating_add(growth);
-        if total > self.memory_limit {
+        if !self.memory.grow(current, desired) {
             return Err(self.refuse(Limit::Memory {
-                bytes: self.memory_limit,
+                bytes: self.memory.limit,
             }));
         }
-        self.memory = total;
-        self.last_memory_growth = growth;
         Ok(true)
     }
 
     fn memory_grow_failed(&mut self, _error: wasmtime::Error) -> wasmtime::Result<()> {
         // Allowed here but refused by wasmtime (past the memory's own maximum):
         // memory.grow returns -1 as the spec says, and the total is restored.
-        self.memory -= self.last_memory_growth;
-        self.last_memory_growth = 0;
+        self.memory.undo_last();
         Ok(())
     }
 
@@ -213,21 +236,16 @@ impl ResourceLimiter for GuestLimiter {
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        let growth = desired.saturating_sub(current) as u64;
-        let total = self.tables.saturating_add(growth);
-        if total > self.table_limit {
+        if !self.tables.grow(current, desired) {
             return Err(self.refuse(Limit::TableElements {
-                elements: self.table_limit,
+                elements: self.tables.limit,
             }));
         }
-        self.tables = total;
-        self.last_table_growth = growth;
         Ok(true)
     }
 
     fn table_grow_failed(&mut self, _error: wasmtime::Error) -> wasmtime::Result<()> {
-        self.tables -= self.last_table_growth;
-        self.last_table_growth = 0;
+        self.tables.undo_last();
         Ok(())
     }
 }
