@@ -20,10 +20,12 @@
 //!
 //! Notion does not sort, so an item can move between pages while a listing
 //! runs. The guest remembers the ids seen by the current listing of each type
-//! (ids only) and skips repeats with a warning. That memory is trusted only
-//! when the token presented is exactly the last one this instance issued for
-//! the type; any other token restarts it, so a replayed or foreign token can
-//! cost a missed duplicate but never a wrongly skipped item.
+//! (ids only) to apply rule 3 and to warn about repeats; the repeats are still
+//! returned, because the host keeps the first copy and counts the rest in the
+//! sync's summary. That memory is trusted only when the token presented is
+//! exactly the last one this instance issued for the type; any other token
+//! restarts it, so a replayed or foreign token can cost a missed warning (and
+//! a later stop under rule 3), never a lost item.
 
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
@@ -140,7 +142,7 @@ struct Listing {
     issued: Option<String>,
     /// Ids seen so far.
     seen: HashSet<String>,
-    /// Repeated items skipped so far.
+    /// Repeated items returned so far.
     repeats: u64,
     /// The [`budget`] set by the first `totalResults` seen.
     budget: Option<u64>,
@@ -166,7 +168,7 @@ impl Default for Listings {
 /// One page of mapped items and the token of the next page.
 #[derive(Debug)]
 pub struct Fetched<T> {
-    /// Items that were valid and not seen before in this listing.
+    /// Items that were valid, in page order, repeats of earlier pages included.
     pub items: Vec<T>,
     /// `None` when the listing is complete.
     pub next_page_token: Option<String>,
@@ -208,20 +210,20 @@ impl Listings {
             let Some((id, item)) = map(raw, notes) else {
                 continue;
             };
-            if listing.seen.insert(id.clone()) {
-                items.push(item);
-            } else {
+            if !listing.seen.insert(id.clone()) {
                 repeats += 1;
                 // A server ignoring startIndex repeats whole pages; the
                 // summary at the end counts what is not logged one by one.
                 if listing.repeats + repeats <= REPEATS_LOGGED {
                     notes.warn(format!(
-                        "skipping {noun} {id}: the server returned it twice in one listing \
-                         (unstable page order); the listing may be incomplete"
+                        "{noun} {id} came twice in one listing (unstable page order); \
+                         the listing may be incomplete"
                     ));
                 }
             }
+            items.push(item);
         }
+        let fresh = items.len() as u64 - repeats;
         listing.repeats = listing.repeats.saturating_add(repeats);
         if len == 0 {
             if let Some(total) = page.total_results.or(cursor.total) {
@@ -245,7 +247,7 @@ impl Listings {
         // the normal end.
         let stop = match next.total {
             Some(total) if next.received >= total => Some(None),
-            None if items.is_empty() => Some(Some(format!(
+            None if fresh == 0 => Some(Some(format!(
                 "stopping the {noun} listing: a page held no {noun} not seen before and the \
                  server reports no totalResults"
             ))),
@@ -321,7 +323,7 @@ impl Listings {
         token
     }
 
-    /// Forgets a finished listing, saying how many repeats it skipped.
+    /// Forgets a finished listing, saying how many repeats it returned.
     fn done<T>(
         &mut self,
         type_id: &str,
@@ -332,8 +334,8 @@ impl Listings {
         let repeats = self.by_type.remove(type_id).map_or(0, |l| l.repeats);
         if repeats > 0 {
             notes.warn(format!(
-                "the {noun} listing skipped {repeats} {noun}s the server returned more than \
-                 once; {noun}s may have moved between pages and been missed"
+                "the {noun} listing returned {repeats} {noun}s more than once (the sync \
+                 keeps one copy); {noun}s may have moved between pages and been missed"
             ));
         }
         Fetched {

@@ -155,7 +155,8 @@ fn stop_rule() {
                 (None, ids(0..100)),
             ],
             vec![1, 101],
-            100,
+            // The repeated page is passed on; the host keeps one copy.
+            200,
         ),
     ];
     for (name, pages, want_starts, want_kept) in cases {
@@ -166,15 +167,15 @@ fn stop_rule() {
 }
 
 #[test]
-fn duplicates_are_skipped_with_a_warning() {
+fn duplicates_are_passed_on_with_a_warning() {
     let mut second = ids(100..199);
     second.insert(0, "u42".into());
     let (starts, kept, notes) = run(&Script {
         pages: vec![(Some(200), ids(0..100)), (Some(200), second)],
     });
     assert_eq!(starts, vec![1, 101]);
-    assert_eq!(kept.len(), 199);
-    assert!(notes.has(LogLevel::Warn, "skipping user u42"));
+    assert_eq!(kept.len(), 200);
+    assert!(notes.has(LogLevel::Warn, "user u42 came twice"));
 }
 
 #[test]
@@ -232,7 +233,12 @@ fn memory_is_trusted_only_for_the_last_issued_token() {
             &mut notes,
         )
         .unwrap();
-    assert!(again.items.is_empty());
+    assert_eq!(again.items, vec!["u5".to_string()]);
+    let repeats = |notes: &Notes| {
+        let lines = notes.lines().iter();
+        lines.filter(|(_, m)| m.contains("u5 came twice")).count()
+    };
+    assert_eq!(repeats(&notes), 1);
     // The old first-page token of another listing is foreign now: memory restarts.
     let foreign = cursor(99, 100, Some(1000)).encode();
     let other = listings
@@ -246,6 +252,7 @@ fn memory_is_trusted_only_for_the_last_issued_token() {
         )
         .unwrap();
     assert_eq!(other.items, vec!["u5".to_string()]);
+    assert_eq!(repeats(&notes), 1, "a restarted memory saw u5 before");
     assert!(notes.has(LogLevel::Debug, "duplicate detection restarts"));
     // Another type's listing is independent.
     let groups = listings
@@ -259,6 +266,7 @@ fn memory_is_trusted_only_for_the_last_issued_token() {
         )
         .unwrap();
     assert_eq!(groups.items.len(), 1);
+    assert_eq!(repeats(&notes), 1, "the group listing saw u5 before");
 }
 
 #[test]
@@ -286,6 +294,7 @@ fn failed_fetch_keeps_the_token_usable() {
         .page("user", "user", &token, ok, map, &mut notes)
         .unwrap();
     // Same memory as before the failure: `a` is recognised as a repeat.
-    assert!(retry.items.is_empty());
+    assert_eq!(retry.items.len(), 1);
+    assert!(notes.has(LogLevel::Warn, "user a came twice"));
     assert!(!notes.has(LogLevel::Debug, "restarts"));
 }

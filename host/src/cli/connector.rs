@@ -360,10 +360,20 @@ fn run(args: Vec<OsString>) -> anyhow::Result<()> {
         resources = counts.resources,
         entitlements = counts.entitlements,
         grants = counts.grants,
+        duplicates = counts.duplicates,
         requests = instance.requests_sent(),
         elapsed_ms = report.elapsed.as_millis() as u64,
         "sync finished"
     );
+    if counts.duplicates > 0 {
+        tracing::warn!(
+            duplicates = counts.duplicates,
+            "the connector returned {} objects more than once (the server's page order \
+             shifted during the sync); the c1z keeps the first copy of each, and objects \
+             may have been missed",
+            counts.duplicates
+        );
+    }
     Ok(())
 }
 

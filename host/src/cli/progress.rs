@@ -43,8 +43,12 @@ impl SyncProgress {
         let t = event.totals;
         let items = t.resources + t.entitlements + t.grants;
         let secs = started.elapsed().as_secs_f64().max(0.001);
+        let duplicates = match t.duplicates {
+            0 => String::new(),
+            n => format!(", {n} duplicates"),
+        };
         bar.set_message(format!(
-            "{} pages, {} resources, {} entitlements, {} grants ({:.0} items/s)",
+            "{} pages, {} resources, {} entitlements, {} grants{duplicates} ({:.0} items/s)",
             t.pages,
             t.resources,
             t.entitlements,

@@ -93,6 +93,44 @@ fn sync_then_list_with_baton() {
 }
 
 #[test]
+fn a_sync_that_saw_duplicates_says_so_in_its_summary() {
+    let server = server(120, 1);
+    // The second page of users starts with the last user of the first.
+    server.enable_anomaly(notion_scim_test_server::Anomaly::DuplicateAcrossPages);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("out.c1z");
+    let out = baton_notion(
+        &[
+            "--base-url",
+            &server.base_url(),
+            "-f",
+            file.to_str().unwrap(),
+            "--log-format",
+            "json",
+        ],
+        Some(TOKEN),
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let lines: Vec<serde_json::Value> = stderr
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON log lines"))
+        .collect();
+    let line = |message: &str| {
+        lines
+            .iter()
+            .find(|l| l["message"].as_str().unwrap_or("").contains(message))
+            .unwrap_or_else(|| panic!("no `{message}` line in {stderr}"))
+    };
+    // One user and its role grant came twice.
+    assert_eq!(line("sync finished")["duplicates"], 2);
+    assert_eq!(line("sync finished")["resources"], 120 + 1 + 4);
+    let warning = line("objects more than once");
+    assert_eq!(warning["level"], "WARN");
+    assert_eq!(warning["duplicates"], 2);
+}
+
+#[test]
 fn a_missing_token_is_one_clear_line() {
     let out = baton_notion(&["--base-url", "http://127.0.0.1:9/scim/v2"], None);
     assert_one_clear_error(&out, "--scim-token", "unused-secret");
