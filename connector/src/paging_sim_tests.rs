@@ -150,10 +150,7 @@ fn repeats_are_logged_one_by_one_only_at_first() {
             .count()
     };
     assert_eq!(warnings("came twice"), 20);
-    assert_eq!(
-        warnings("returned 200 users more than once"),
-        1
-    );
+    assert_eq!(warnings("returned 200 users more than once"), 1);
 }
 
 #[test]

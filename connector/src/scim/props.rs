@@ -53,8 +53,7 @@ fn check_body(body: &[u8]) {
     };
     let (result, label, notes) = page(|c, n| users::list_page(c, &mut Listings::default(), "", n));
     check_page(result, &label, &notes, true);
-    let (result, label, notes) =
-        page(|c, n| groups::list_page(c, &mut Listings::default(), "", n));
+    let (result, label, notes) = page(|c, n| groups::list_page(c, &mut Listings::default(), "", n));
     check_page(result, &label, &notes, false);
     // Single reads and the answers to writes.
     let fake = FakeTransport::new();

@@ -538,3 +538,5 @@ fn json_log_format_prints_the_outcome_as_json() {
         json!({"outcome": "already_granted", "grant_id": format!("role:member:assigned:user:{uid}")})
     );
 }
+
+mod lost_answer;
