@@ -1,7 +1,11 @@
 //! Temporary files of the c1z store, and their cleanup after interruptions.
 //!
 //! Every temp file is registered while it lives, so a signal handler can
-//! remove them all before the process exits ([`remove_live_temp_files`]).
+//! remove them all before the process exits ([`remove_temp_files_before_exit`]).
+//! Creating, renaming and removing happen under one lock, which the handler
+//! keeps until the process is gone: a temp file is either removed by it or
+//! never created, and the target is either replaced before the handler runs
+//! (which it then reports) or not at all.
 //! A process killed outright (SIGKILL, power loss) cannot clean up; its
 //! files carry its pid in their names, and the next writer for the same
 //! target removes those whose process is gone.
@@ -13,11 +17,20 @@ use tempfile::TempPath;
 
 use super::C1zError;
 
-static LIVE: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+/// The temp files alive now, and whether one was renamed over its target.
+struct Registry {
+    live: Vec<PathBuf>,
+    replaced: bool,
+}
 
-fn live() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
-    // A panic while holding the lock leaves a plain list behind; keep using it.
-    LIVE.lock().unwrap_or_else(|e| e.into_inner())
+static REGISTRY: Mutex<Registry> = Mutex::new(Registry {
+    live: Vec::new(),
+    replaced: false,
+});
+
+fn registry() -> std::sync::MutexGuard<'static, Registry> {
+    // A panic while holding the lock leaves plain data behind; keep using it.
+    REGISTRY.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// A temp file that is deleted on drop and known to the signal handler.
@@ -33,13 +46,15 @@ impl TempFile {
         target_name: &str,
         suffix: &str,
     ) -> Result<(std::fs::File, TempFile), C1zError> {
+        // Locked across the creation, so the signal handler cannot miss the file.
+        let mut registry = registry();
         let (file, path) = tempfile::Builder::new()
             .prefix(&format!(".{target_name}.{}.", std::process::id()))
             .suffix(suffix)
             .tempfile_in(dir)
             .map_err(|e| C1zError::io("create a temp file in", dir, e))?
             .into_parts();
-        live().push(path.to_path_buf());
+        registry.live.push(path.to_path_buf());
         Ok((file, TempFile { path: Some(path) }))
     }
 
@@ -48,29 +63,48 @@ impl TempFile {
         self.path.as_ref().expect("present until consumed")
     }
 
-    /// Stops tracking the file and hands it over (for example to be renamed).
-    pub(crate) fn into_temp_path(mut self) -> TempPath {
-        let path = self.path.take().expect("present until consumed");
-        live().retain(|p| p != &*path);
-        path
+    /// Renames the file over `target`; on failure the file is deleted. Atomic
+    /// with respect to the signal handler: the file is tracked up to the rename.
+    pub(crate) fn persist(mut self, target: &Path) -> std::io::Result<()> {
+        let path: TempPath = self.path.take().expect("present until consumed");
+        let mut registry = registry();
+        registry.live.retain(|p| p != &*path);
+        match path.persist(target) {
+            Ok(()) => {
+                registry.replaced = true;
+                Ok(())
+            }
+            // Dropping the returned TempPath deletes the file.
+            Err(e) => Err(e.error),
+        }
     }
 }
 
 impl Drop for TempFile {
     fn drop(&mut self) {
         if let Some(path) = self.path.take() {
-            live().retain(|p| p != &*path);
+            let mut registry = registry();
+            registry.live.retain(|p| p != &*path);
             drop(path); // deletes the file
         }
     }
 }
 
-/// Deletes every temp file still registered. For signal handlers: the
-/// process is about to exit, so nothing else will use them.
-pub fn remove_live_temp_files() {
-    for path in live().drain(..) {
+/// Deletes every temp file still registered and returns whether a c1z
+/// writer of this process has already renamed its new file over the target.
+///
+/// For signal handlers, which must exit the process right after: the lock
+/// stays held for good, so any thread that goes on to create, rename or drop
+/// a temp file blocks until the exit instead of leaving a file behind or
+/// replacing the target behind the handler's back.
+pub fn remove_temp_files_before_exit() -> bool {
+    let mut registry = registry();
+    for path in registry.live.drain(..) {
         let _ = std::fs::remove_file(&path);
     }
+    let replaced = registry.replaced;
+    std::mem::forget(registry);
+    replaced
 }
 
 /// Removes temp files for `target_name` in `dir` left by processes that no
@@ -115,8 +149,12 @@ fn process_exists(_pid: u32) -> bool {
 mod tests {
     use super::*;
 
+    fn tracked(path: &Path) -> bool {
+        registry().live.iter().any(|p| p == path)
+    }
+
     #[test]
-    fn files_are_tracked_until_dropped_or_handed_over() {
+    fn files_are_tracked_until_dropped_or_renamed() {
         let dir = tempfile::tempdir().unwrap();
         let (_, a) = TempFile::beside(dir.path(), "x.c1z", ".db.tmp").unwrap();
         let (_, b) = TempFile::beside(dir.path(), "x.c1z", ".c1z.tmp").unwrap();
@@ -126,12 +164,23 @@ mod tests {
             .unwrap()
             .to_string_lossy()
             .starts_with(&format!(".x.c1z.{}.", std::process::id())));
-        assert!(live().contains(&a_path) && live().contains(&b_path));
+        assert!(tracked(&a_path) && tracked(&b_path));
         drop(a);
-        assert!(!a_path.exists() && !live().contains(&a_path));
-        let kept = b.into_temp_path();
-        assert!(!live().contains(&b_path) && b_path.exists());
-        drop(kept);
+        assert!(!a_path.exists() && !tracked(&a_path));
+        let target = dir.path().join("x.c1z");
+        b.persist(&target).unwrap();
+        assert!(!tracked(&b_path) && !b_path.exists() && target.exists());
+        assert!(registry().replaced);
+    }
+
+    #[test]
+    fn a_failed_rename_deletes_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_, a) = TempFile::beside(dir.path(), "y.c1z", ".c1z.tmp").unwrap();
+        let a_path = a.path().to_path_buf();
+        let target = dir.path().join("missing-folder").join("y.c1z");
+        assert!(a.persist(&target).is_err());
+        assert!(!tracked(&a_path) && !a_path.exists());
     }
 
     #[test]

@@ -310,17 +310,17 @@ impl C1zWriter {
         let compressing = Instant::now();
         let db_bytes = write_c1z(db_path.path(), out, out_temp.path())?;
         let compress_time = compressing.elapsed();
-        let out_path = out_temp.into_temp_path();
+        let out_path = out_temp.path();
         if let Ok(meta) = std::fs::metadata(&target) {
             // Keep the permissions of the file we replace (new files stay private, 0600).
-            let _ = std::fs::set_permissions(&out_path, meta.permissions());
+            let _ = std::fs::set_permissions(out_path, meta.permissions());
         }
-        let file_bytes = std::fs::metadata(&out_path)
-            .map_err(|e| C1zError::io("stat", &*out_path, e))?
+        let file_bytes = std::fs::metadata(out_path)
+            .map_err(|e| C1zError::io("stat", out_path, e))?
             .len();
-        out_path
+        out_temp
             .persist(&target)
-            .map_err(|e| C1zError::io("rename the temp file over", &target, e.error))?;
+            .map_err(|e| C1zError::io("rename the temp file over", &target, e))?;
         // Make the rename itself durable.
         File::open(&dir)
             .and_then(|d| d.sync_all())

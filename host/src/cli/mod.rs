@@ -12,7 +12,8 @@ mod schema;
 /// On SIGINT or SIGTERM, removes the c1z store's temp files and exits (130
 /// or 143). The target c1z is only ever replaced by an atomic rename, so an
 /// interrupted sync leaves the previous file exactly as it was, and this
-/// leaves nothing else behind.
+/// leaves nothing else behind. A signal that comes after the rename (the
+/// sync had finished) says so, as the file is then the new one.
 pub fn exit_cleanly_on_signal() {
     std::thread::spawn(|| {
         let Ok(rt) = tokio::runtime::Builder::new_current_thread()
@@ -30,8 +31,11 @@ pub fn exit_cleanly_on_signal() {
             }
         });
         if let Some(code) = code {
-            crate::c1z::remove_live_temp_files();
-            tracing::warn!("interrupted; the c1z file was not changed");
+            if crate::c1z::remove_temp_files_before_exit() {
+                tracing::warn!("interrupted after the sync finished; the new c1z file was written");
+            } else {
+                tracing::warn!("interrupted; the c1z file was not changed");
+            }
             std::process::exit(code);
         }
     });

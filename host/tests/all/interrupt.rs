@@ -1,26 +1,674 @@
 //! Crash safety: an interrupted or killed sync never replaces the previous
-//! c1z, and leaves no temporary files behind (at once for SIGINT/SIGTERM,
-//! by the next run for SIGKILL).
+//! c1z with anything but a complete new one, and leaves no temporary files
+//! behind (at once for SIGINT/SIGTERM, by the next run for SIGKILL).
+//!
+//! Kill points, in the order a sync reaches them: while a list page is being
+//! fetched; while the temp database is finished (dangling-reference check,
+//! lookup indexes, commit); while it is compressed into the `.c1z.tmp` file;
+//! just after the rename over the target; and a sweep of delays across the
+//! compression and the rename. The later points are found from outside, with
+//! no hook in the host: the sync's JSON log says when the last resource type
+//! is written (`finish` starts right after), the `.c1z.tmp` file appears when
+//! compression starts, and the target's inode changes at the rename. Each
+//! test prints the point it actually hit, and fails rather than passing when
+//! it cannot reach that point.
 
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::io::{BufRead, BufReader};
+use std::os::unix::fs::MetadataExt;
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use baton_host::c1z::C1zReader;
 use notion_scim_test_server::{Fault, FaultRule, TestServer};
+use serde_json::Value;
 
-use super::{server, sync_into, TOKEN};
+use super::{c1z_check, server, sync_into, TOKEN};
+
+/// What SIGINT/SIGTERM print when the target was left as it was.
+const NOT_CHANGED: &str = "interrupted; the c1z file was not changed";
+/// What they print when the signal came after the new file had replaced the target.
+const REPLACED: &str = "interrupted after the sync finished; the new c1z file was written";
+
+/// A tenant big enough for the later kill points to last tens of milliseconds
+/// in a debug build (finishing the db and compressing ~60-100 ms each), and
+/// small enough for a sync to take about a second.
+fn mid_size_server() -> TestServer {
+    server(3_000, 20)
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Sig {
+    Int,
+    Term,
+    Kill,
+}
+
+impl Sig {
+    const ALL: [Sig; 3] = [Sig::Int, Sig::Term, Sig::Kill];
+
+    fn name(self) -> &'static str {
+        match self {
+            Sig::Int => "SIGINT",
+            Sig::Term => "SIGTERM",
+            Sig::Kill => "SIGKILL",
+        }
+    }
+
+    fn number(self) -> libc::c_int {
+        match self {
+            Sig::Int => libc::SIGINT,
+            Sig::Term => libc::SIGTERM,
+            Sig::Kill => libc::SIGKILL,
+        }
+    }
+
+    /// The exit code of a process that handled the signal; `None` for SIGKILL.
+    fn exit_code(self) -> Option<i32> {
+        match self {
+            Sig::Int => Some(130),
+            Sig::Term => Some(143),
+            Sig::Kill => None,
+        }
+    }
+}
 
 fn temp_files(dir: &Path) -> Vec<String> {
-    std::fs::read_dir(dir)
+    let mut names: Vec<String> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .filter(|n| n.ends_with(".tmp"))
-        .collect()
+        .collect();
+    names.sort();
+    names
+}
+
+fn inode(path: &Path) -> u64 {
+    std::fs::metadata(path).unwrap().ino()
+}
+
+/// The c1z a killed sync must leave, or replace with a complete new one.
+struct Previous {
+    bytes: Vec<u8>,
+    sync_id: String,
+    stats: std::collections::BTreeMap<String, u64>,
+}
+
+impl Previous {
+    fn read(target: &Path) -> Previous {
+        let reader = C1zReader::open(target).expect("the previous c1z opens");
+        let sync = reader.latest_finished_sync().unwrap().expect("a sync");
+        Previous {
+            bytes: std::fs::read(target).unwrap(),
+            stats: reader.stats(&sync).unwrap(),
+            sync_id: sync.sync_id,
+        }
+    }
+}
+
+/// What a killed sync left at the target.
+#[derive(Debug, PartialEq, Eq)]
+enum Left {
+    /// The previous file, byte for byte.
+    Previous,
+    /// A complete new c1z: another finished sync holding the same objects.
+    New,
+}
+
+/// Whether the target is the previous file or a complete new sync of the same
+/// tenant; panics on anything else (a truncated or half-written file).
+fn left_at(target: &Path, previous: &Previous) -> Left {
+    let bytes = std::fs::read(target).expect("the target exists");
+    if bytes == previous.bytes {
+        return Left::Previous;
+    }
+    let reader = C1zReader::open(target)
+        .unwrap_or_else(|e| panic!("the target changed and is not a valid c1z: {e}"));
+    let sync = reader
+        .latest_finished_sync()
+        .unwrap()
+        .expect("a changed target holds a finished sync");
+    assert_ne!(sync.sync_id, previous.sync_id);
+    assert_eq!(
+        reader.stats(&sync).unwrap(),
+        previous.stats,
+        "a changed target holds the whole sync"
+    );
+    assert_eq!(reader.syncs().unwrap().len(), 1, "and only that sync");
+    Left::New
+}
+
+/// A `baton-notion` sync in a child process; its JSON log lines are collected
+/// as they are written.
+struct Run {
+    child: Child,
+    log: Arc<Mutex<Vec<Value>>>,
+    reader: Option<JoinHandle<()>>,
+}
+
+impl Run {
+    fn start(server: &TestServer, target: &Path) -> Run {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_baton-notion"))
+            .args([
+                "--base-url",
+                &server.base_url(),
+                "-f",
+                target.to_str().unwrap(),
+                "--log-format",
+                "json",
+                "--rate-limit",
+                "0",
+            ])
+            .env("BATON_SCIM_TOKEN", TOKEN)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let sink = Arc::clone(&log);
+        let reader = std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let line = line.unwrap();
+                let value = serde_json::from_str(&line)
+                    .unwrap_or_else(|_| panic!("stderr is JSON log lines: {line}"));
+                sink.lock().unwrap().push(value);
+            }
+        });
+        Run {
+            child,
+            log,
+            reader: Some(reader),
+        }
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Whether a line with this message (and resource type, if given) was logged.
+    fn logged(&self, message: &str, resource_type: Option<&str>) -> bool {
+        self.log.lock().unwrap().iter().any(|v| {
+            v["message"] == message
+                && resource_type.is_none_or(|t| v["resource_type"].as_str() == Some(t))
+        })
+    }
+
+    fn signal(&self, sig: Sig) {
+        // SAFETY: kill(2) only sends a signal; the child is not reaped until
+        // `wait`, so its pid cannot have been reused.
+        let rc = unsafe { libc::kill(self.pid() as libc::pid_t, sig.number()) };
+        assert_eq!(rc, 0, "kill -{} {}", sig.name(), self.pid());
+    }
+
+    fn exited(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_some()
+    }
+
+    /// Waits for the process and returns its status and every log line.
+    fn wait(mut self) -> (ExitStatus, Vec<Value>) {
+        let status = self.child.wait().unwrap();
+        self.reader.take().unwrap().join().unwrap();
+        let log = std::mem::take(&mut *self.log.lock().unwrap());
+        (status, log)
+    }
+}
+
+/// Checks how a signalled run ended. SIGINT and SIGTERM: exit 130 or 143,
+/// exactly one warning, with exactly `message`, and no error. SIGKILL: killed.
+fn assert_signalled(sig: Sig, status: ExitStatus, log: &[Value], message: &str) {
+    let Some(code) = sig.exit_code() else {
+        assert_eq!(status.signal(), Some(libc::SIGKILL), "{status}");
+        return;
+    };
+    assert_eq!(status.code(), Some(code), "{}: {log:#?}", sig.name());
+    let warnings: Vec<&Value> = log.iter().filter(|v| v["level"] == "WARN").collect();
+    assert_eq!(warnings.len(), 1, "{}: {log:#?}", sig.name());
+    assert_eq!(warnings[0]["message"], message, "{}", sig.name());
+    assert!(
+        !log.iter().any(|v| v["level"] == "ERROR"),
+        "{}: no error is reported: {log:#?}",
+        sig.name()
+    );
+}
+
+/// One poll of a running sync.
+enum Poll {
+    /// The kill point is not reached yet.
+    Wait,
+    /// Nearly reached: poll again at once, without sleeping.
+    Soon,
+    /// It is reached (what was seen).
+    Hit(String),
+    /// The sync is past it.
+    Missed(String),
+}
+
+/// Polls `run` about every millisecond and sends `sig` the moment `at` says
+/// the kill point is reached. `Err` (what was seen) when the sync got past the
+/// point, or exited, before it was seen.
+fn signal_at(run: &mut Run, sig: Sig, mut at: impl FnMut(&Run) -> Poll) -> Result<String, String> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        match at(run) {
+            Poll::Hit(seen) => {
+                run.signal(sig);
+                return Ok(seen);
+            }
+            Poll::Missed(seen) => return Err(seen),
+            Poll::Wait if run.exited() => return Err("the sync exited first".into()),
+            Poll::Soon => continue,
+            Poll::Wait => {}
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the sync never reached the point"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// The kill points after the last list request.
+#[derive(Clone, Copy, Debug)]
+enum Point {
+    /// This long after `finish` started (the last resource type is logged),
+    /// while the temp db is still the only temp file: dangling check, lookup
+    /// indexes, commit.
+    FinishingDb(Duration),
+    /// This long after the `.c1z.tmp` file appeared, before the rename.
+    Compressing(Duration),
+    /// The `.c1z.tmp` file has its full size (compression is done; the fsync
+    /// and the rename are next) and the target is not replaced yet.
+    BeforeRename,
+    /// The target has just been replaced by the rename.
+    JustRenamed,
+}
+
+impl Point {
+    /// What the target must be afterwards; `None`: either. A signal sent
+    /// just before the rename may be handled just after it (the handler runs
+    /// on its own thread), and then the message must say so.
+    fn expected(self) -> Option<Left> {
+        match self {
+            Point::FinishingDb(_) | Point::Compressing(_) => Some(Left::Previous),
+            Point::BeforeRename => None,
+            Point::JustRenamed => Some(Left::New),
+        }
+    }
+
+    /// The same point, earlier in its window (for a retry after a miss).
+    fn earlier(self) -> Point {
+        match self {
+            Point::FinishingDb(d) => Point::FinishingDb(d / 2),
+            Point::Compressing(d) => Point::Compressing(d / 2),
+            p @ (Point::BeforeRename | Point::JustRenamed) => p,
+        }
+    }
+}
+
+/// The message SIGINT/SIGTERM must print for what is left at the target.
+fn message_for(left: &Left) -> &'static str {
+    match left {
+        Left::Previous => NOT_CHANGED,
+        Left::New => REPLACED,
+    }
+}
+
+/// Runs a sync into `target` and sends `sig` at `point`, retrying (at most
+/// four runs, earlier in the window each time) when the sync got past the
+/// point before it was seen. Checks exit status, message and target, and for
+/// SIGINT/SIGTERM that no temp file is left; returns the pid of the run hit
+/// and what it left at the target.
+fn kill_at(
+    server: &TestServer,
+    target: &Path,
+    last_type: &str,
+    point: Point,
+    sig: Sig,
+) -> (u32, Left) {
+    let dir = target.parent().unwrap().to_path_buf();
+    let mut point = point;
+    for attempt in 1..=4 {
+        let previous = Previous::read(target);
+        let old_inode = inode(target);
+        let started = Instant::now();
+        let mut run = Run::start(server, target);
+        // When the phase the point lies in was first seen.
+        let mut phase: Option<Instant> = None;
+        let hit = signal_at(&mut run, sig, |run| {
+            let temps = temp_files(&dir);
+            let c1z_tmp = temps.iter().any(|n| n.ends_with(".c1z.tmp"));
+            let replaced = inode(target) != old_inode;
+            let (entered, delay) = match point {
+                Point::FinishingDb(delay) => {
+                    if c1z_tmp || replaced {
+                        return Poll::Missed(format!("temp files {temps:?}"));
+                    }
+                    (run.logged("synced resource type", Some(last_type)), delay)
+                }
+                Point::Compressing(delay) => {
+                    if replaced {
+                        return Poll::Missed("the target is already replaced".into());
+                    }
+                    (c1z_tmp, delay)
+                }
+                Point::BeforeRename => {
+                    if replaced {
+                        return Poll::Missed("the target is already replaced".into());
+                    }
+                    // The new file is about as big as the previous one (same
+                    // objects, other ids and timestamps).
+                    let full = (previous.bytes.len() as u64).saturating_sub(4096);
+                    match temps.iter().find(|n| n.ends_with(".c1z.tmp")) {
+                        None => return Poll::Wait,
+                        Some(n) => match std::fs::metadata(dir.join(n)) {
+                            Ok(m) if m.len() >= full => (true, Duration::ZERO),
+                            // Written or renamed any moment now: look again at once.
+                            _ => return Poll::Soon,
+                        },
+                    }
+                }
+                Point::JustRenamed => (replaced, Duration::ZERO),
+            };
+            if !entered {
+                return Poll::Wait;
+            }
+            let since = phase.get_or_insert_with(Instant::now).elapsed();
+            if since < delay {
+                return Poll::Wait;
+            }
+            Poll::Hit(format!(
+                "{} ms into the phase, temp files {temps:?}, target {}",
+                since.as_millis(),
+                if replaced { "replaced" } else { "not replaced" }
+            ))
+        });
+        let pid = run.pid();
+        let (status, log) = run.wait();
+        let seen = match hit {
+            Ok(seen) if status.success() => Err(format!("{seen}, but the sync finished first")),
+            other => other,
+        };
+        let seen = match seen {
+            Ok(seen) => seen,
+            Err(seen) => {
+                eprintln!(
+                    "{point:?}/{}: attempt {attempt} missed the point ({seen}); retrying",
+                    sig.name()
+                );
+                point = point.earlier();
+                continue;
+            }
+        };
+        let left = left_at(target, &previous);
+        eprintln!(
+            "{point:?}/{}: signalled {} ms after the start, {seen}; left the {} file",
+            sig.name(),
+            started.elapsed().as_millis(),
+            if left == Left::Previous {
+                "previous"
+            } else {
+                "new"
+            }
+        );
+        if let Some(expected) = point.expected() {
+            assert_eq!(left, expected, "{point:?}/{}: the target", sig.name());
+        }
+        assert_signalled(sig, status, &log, message_for(&left));
+        if sig.exit_code().is_some() {
+            assert_eq!(
+                temp_files(&dir),
+                Vec::<String>::new(),
+                "{point:?}/{}: no temp files",
+                sig.name()
+            );
+        }
+        return (pid, left);
+    }
+    panic!("{point:?}/{}: four runs got past the point", sig.name());
+}
+
+/// After a SIGKILL of the run `pid`: only its temp files are left (checked
+/// further with `leftovers`), and the next sync succeeds and removes them.
+fn next_run_cleans_up(server: &TestServer, target: &Path, pid: u32, leftovers: fn(&[String])) {
+    let dir = target.parent().unwrap();
+    let left = temp_files(dir);
+    let prefix = format!(".{}.{pid}.", target.file_name().unwrap().to_string_lossy());
+    assert!(
+        left.iter().all(|n| n.starts_with(&prefix)),
+        "only the killed run's files: {left:?}"
+    );
+    leftovers(&left);
+    eprintln!("SIGKILL left {left:?}");
+    sync_into(server, target).expect("the next sync succeeds");
+    assert_eq!(
+        temp_files(dir),
+        Vec::<String>::new(),
+        "the next run removed the leftovers"
+    );
+}
+
+/// A target holding a first sync of the server, made in-process; how long
+/// that sync's `finish` phases took tells where to aim in a child's.
+struct Setup {
+    _dir: tempfile::TempDir,
+    target: PathBuf,
+    /// The resource type synced last (its log line is the last before `finish`).
+    last_type: String,
+    /// From the start of `finish` to a third into index building and commit.
+    mid_db: Duration,
+    /// From the creation of the `.c1z.tmp` file to the middle of compression.
+    mid_compression: Duration,
+}
+
+fn setup(server: &TestServer) -> Setup {
+    // Under target/ rather than /tmp, which may be a tmpfs: a real fsync
+    // keeps the window before the rename long enough to hit.
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let target = dir.path().join("sync.c1z");
+    let report = sync_into(server, &target).unwrap();
+    let s = &report.summary;
+    eprintln!(
+        "in-process sync of {} resources: dangling check {} ms, indexes and commit {} ms, \
+         compression {} ms",
+        s.counts.resources,
+        s.check_time.as_millis(),
+        s.finalize_time.as_millis(),
+        s.compress_time.as_millis()
+    );
+    Setup {
+        target: dir.path().join("sync.c1z"),
+        _dir: dir,
+        last_type: report.per_type.last().unwrap().0.clone(),
+        mid_db: s.check_time + s.finalize_time / 3,
+        mid_compression: s.compress_time / 2,
+    }
+}
+
+#[test]
+fn killed_while_the_temp_db_is_finished() {
+    let server = mid_size_server();
+    let s = setup(&server);
+    for sig in Sig::ALL {
+        let point = Point::FinishingDb(s.mid_db);
+        let (pid, _) = kill_at(&server, &s.target, &s.last_type, point, sig);
+        if let Sig::Kill = sig {
+            next_run_cleans_up(&server, &s.target, pid, |left| {
+                assert!(
+                    left.len() == 1 && left[0].ends_with(".db.tmp"),
+                    "the temp db only: {left:?}"
+                )
+            });
+        }
+    }
+}
+
+#[test]
+fn killed_while_compressing() {
+    let server = mid_size_server();
+    let s = setup(&server);
+    for sig in Sig::ALL {
+        let point = Point::Compressing(s.mid_compression);
+        let (pid, _) = kill_at(&server, &s.target, &s.last_type, point, sig);
+        if let Sig::Kill = sig {
+            next_run_cleans_up(&server, &s.target, pid, |left| {
+                assert!(
+                    left.len() == 2
+                        && left.iter().any(|n| n.ends_with(".db.tmp"))
+                        && left.iter().any(|n| n.ends_with(".c1z.tmp")),
+                    "the temp db and the partial c1z: {left:?}"
+                )
+            });
+        }
+    }
+}
+
+#[test]
+fn killed_just_before_the_rename() {
+    let server = mid_size_server();
+    let s = setup(&server);
+    for sig in Sig::ALL {
+        let (pid, left) = kill_at(&server, &s.target, &s.last_type, Point::BeforeRename, sig);
+        if let (Sig::Kill, Left::Previous) = (sig, &left) {
+            next_run_cleans_up(&server, &s.target, pid, |left| {
+                assert!(
+                    left.len() == 2
+                        && left.iter().any(|n| n.ends_with(".db.tmp"))
+                        && left.iter().any(|n| n.ends_with(".c1z.tmp")),
+                    "the temp db and the new c1z: {left:?}"
+                )
+            });
+        } else if let Sig::Kill = sig {
+            next_run_cleans_up(&server, &s.target, pid, |left| {
+                assert!(
+                    left.iter().all(|n| n.ends_with(".db.tmp")),
+                    "at most the temp db: {left:?}"
+                )
+            });
+        }
+    }
+}
+
+#[test]
+fn killed_just_after_the_rename() {
+    let server = mid_size_server();
+    let s = setup(&server);
+    for sig in Sig::ALL {
+        let (pid, _) = kill_at(&server, &s.target, &s.last_type, Point::JustRenamed, sig);
+        if let Sig::Kill = sig {
+            // The temp db is removed right after the rename and the fsync of
+            // the folder; the kill may come before or after that.
+            next_run_cleans_up(&server, &s.target, pid, |left| {
+                assert!(
+                    left.iter().all(|n| n.ends_with(".db.tmp")),
+                    "at most the temp db: {left:?}"
+                )
+            });
+        }
+        // The file the interrupted run left is one Baton can read.
+        c1z_check(&s.target, false);
+    }
+}
+
+/// SIGINT and SIGTERM at increasing delays after compression starts, until
+/// the sync finishes before the signal: every run leaves either the previous
+/// file or a complete new one, with the message that says which, and no temp
+/// file. The sweep must see both outcomes, so it crosses the rename.
+#[test]
+fn signals_swept_across_compression_and_rename() {
+    // Small: compression to exit lasts ~15 ms in a debug build, so a 1 ms
+    // step takes ~15 runs of ~0.4 s.
+    let server = server(250, 5);
+    let Setup {
+        _dir: dir, target, ..
+    } = setup(&server);
+    let step = Duration::from_millis(1);
+    let mut outcomes = Vec::new();
+    let mut runs = 0;
+    while outcomes.last() != Some(&"finished") {
+        runs += 1;
+        assert!(
+            runs <= 100,
+            "the sweep never got past the rename: {outcomes:?}"
+        );
+        let sig = [Sig::Int, Sig::Term][runs % 2];
+        let delay = step * outcomes.len() as u32;
+        let previous = Previous::read(&target);
+        let mut run = Run::start(&server, &target);
+        let mut compressing: Option<Instant> = None;
+        let hit = signal_at(&mut run, sig, |_| {
+            let since = match compressing {
+                Some(at) => at,
+                None if temp_files(dir.path())
+                    .iter()
+                    .any(|n| n.ends_with(".c1z.tmp")) =>
+                {
+                    *compressing.insert(Instant::now())
+                }
+                None => return Poll::Wait,
+            };
+            match delay.saturating_sub(since.elapsed()) {
+                rest if rest.is_zero() => Poll::Hit(String::new()),
+                rest if rest < Duration::from_millis(1) => Poll::Soon,
+                _ => Poll::Wait,
+            }
+        });
+        let (status, log) = run.wait();
+        let left = left_at(&target, &previous);
+        assert_eq!(
+            temp_files(dir.path()),
+            Vec::<String>::new(),
+            "run {runs}: no temp files"
+        );
+        let outcome = if status.success() {
+            assert_eq!(
+                left,
+                Left::New,
+                "run {runs}: a finished sync replaced the file"
+            );
+            assert!(run_finished(&log), "run {runs}: {log:#?}");
+            "finished"
+        } else {
+            assert_signalled(sig, status, &log, message_for(&left));
+            match left {
+                Left::Previous => "previous",
+                Left::New => "replaced",
+            }
+        };
+        eprintln!(
+            "sweep run {runs}: {} {} ms after compression started: {outcome}",
+            sig.name(),
+            delay.as_millis()
+        );
+        // A run that slipped past unseen (the test thread was not scheduled
+        // in time) does not count: the same delay is tried again.
+        if compressing.is_none() || (outcome == "finished" && outcomes.is_empty()) {
+            eprintln!("sweep run {runs}: missed ({hit:?}); again");
+            continue;
+        }
+        outcomes.push(outcome);
+    }
+    eprintln!("sweep outcomes: {outcomes:?}");
+    assert_eq!(
+        outcomes.first(),
+        Some(&"previous"),
+        "the sweep started before the rename"
+    );
+}
+
+fn run_finished(log: &[Value]) -> bool {
+    log.iter().any(|v| v["message"] == "sync finished")
+        && !log
+            .iter()
+            .any(|v| v["level"] == "WARN" || v["level"] == "ERROR")
 }
 
 /// Starts a sync whose list pages (after the first) take seconds each, and
 /// waits until it is writing its temp database.
-fn start_slow_sync(server: &TestServer, target: &Path) -> Child {
+fn start_slow_sync(server: &TestServer, target: &Path) -> Run {
     let next = server.request_count() as u64 + 1;
     // Validation and the first page are quick; every later page is slow.
     server.add_fault(FaultRule {
@@ -28,65 +676,40 @@ fn start_slow_sync(server: &TestServer, target: &Path) -> Child {
         first_request: next + 2,
         count: None,
     });
-    let child = Command::new(env!("CARGO_BIN_EXE_baton-notion"))
-        .args([
-            "--base-url",
-            &server.base_url(),
-            "-f",
-            target.to_str().unwrap(),
-            "--log-format",
-            "json",
-        ])
-        .env("BATON_SCIM_TOKEN", TOKEN)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let run = Run::start(server, target);
     let dir = target.parent().unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);
     while temp_files(dir).is_empty() || (server.request_count() as u64) < next + 2 {
         assert!(Instant::now() < deadline, "the sync never started writing");
         std::thread::sleep(Duration::from_millis(20));
     }
-    child
-}
-
-fn signal(child: &Child, name: &str) {
-    let status = Command::new("kill")
-        .args([&format!("-{name}"), &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    run
 }
 
 #[test]
 fn sigint_and_sigterm_leave_the_previous_file_and_no_temp_files() {
-    for (sig, code) in [("INT", 130), ("TERM", 143)] {
+    for sig in [Sig::Int, Sig::Term] {
         let server = server(250, 5);
         let dir = tempfile::tempdir().unwrap();
         let target = dir.path().join("sync.c1z");
         sync_into(&server, &target).unwrap();
         let before = std::fs::read(&target).unwrap();
 
-        let child = start_slow_sync(&server, &target);
-        signal(&child, sig);
-        let out = child.wait_with_output().unwrap();
-        assert_eq!(
-            out.status.code(),
-            Some(code),
-            "SIG{sig}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        assert!(String::from_utf8_lossy(&out.stderr).contains("was not changed"));
+        let run = start_slow_sync(&server, &target);
+        run.signal(sig);
+        let (status, log) = run.wait();
+        assert_signalled(sig, status, &log, NOT_CHANGED);
         assert_eq!(
             std::fs::read(&target).unwrap(),
             before,
-            "SIG{sig}: the previous c1z is intact"
+            "{}: the previous c1z is intact",
+            sig.name()
         );
         assert_eq!(
             temp_files(dir.path()),
             Vec::<String>::new(),
-            "SIG{sig}: no temp files"
+            "{}: no temp files",
+            sig.name()
         );
     }
 }
@@ -99,9 +722,11 @@ fn after_sigkill_the_next_run_removes_the_leftovers() {
     sync_into(&server, &target).unwrap();
     let before = std::fs::read(&target).unwrap();
 
-    let mut child = start_slow_sync(&server, &target);
-    signal(&child, "KILL");
-    child.wait().unwrap();
+    let run = start_slow_sync(&server, &target);
+    run.signal(Sig::Kill);
+    let pid = run.pid();
+    let (status, log) = run.wait();
+    assert_signalled(Sig::Kill, status, &log, "");
     assert_eq!(
         std::fs::read(&target).unwrap(),
         before,
@@ -113,10 +738,10 @@ fn after_sigkill_the_next_run_removes_the_leftovers() {
     );
 
     server.clear_faults();
-    sync_into(&server, &target).expect("the next sync succeeds");
-    assert_eq!(
-        temp_files(dir.path()),
-        Vec::<String>::new(),
-        "the next run removed the leftovers"
-    );
+    next_run_cleans_up(&server, &target, pid, |left| {
+        assert!(
+            left.len() == 1 && left[0].ends_with(".db.tmp"),
+            "the temp db only: {left:?}"
+        )
+    });
 }
