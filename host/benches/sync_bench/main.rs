@@ -554,30 +554,41 @@ fn report(
         sync("db_bytes") / 1e6
     );
     println!("    phases of (b), each a median over the runs:");
-    let phases = [
-        ("validate_s", "validate (one request, count=1)"),
-        (
-            "fetch_s",
-            "fetch: list calls' wall time off the sync thread's CPU (server, loopback, HTTP client threads, waiting for a core)",
-        ),
-        (
-            "guest_s",
-            "guest parse + map: sync thread CPU inside list calls (wasm JSON parsing and mapping, lifting the page)",
-        ),
-        (
-            "encode_s",
-            "host encode: page writes minus SQLite inserts (records to protobuf, validation)",
-        ),
-        ("sqlite_insert_s", "SQLite inserts"),
-        ("dangling_check_s", "dangling-reference check (SQLite queries)"),
-        ("sqlite_finish_s", "SQLite finish: deferred indexes, commit"),
-        ("zstd_s", "zstd: compressing the database into the c1z, fsync"),
-        ("other_s", "other: observer, rename, folder fsync"),
-    ];
-    for (key, what) in phases {
+    let phase = |key: &str, what: &str| {
         let v = sync(key);
         println!("      {:>8.3} s {:>5.1}%  {what}", v, 100.0 * v / b);
-    }
+    };
+    phase("validate_s", "validate (one request, count=1)");
+    phase(
+        "listing_s",
+        "listing: from the first list call to the last page written, of which",
+    );
+    println!("        on the sync thread:");
+    phase(
+        "fetch_s",
+        "  fetch: list calls' wall time off the sync thread's CPU (server, loopback, HTTP client threads, waiting for a core)",
+    );
+    phase(
+        "guest_s",
+        "  guest parse + map: sync thread CPU (wasm JSON parsing and mapping, lifting the page)",
+    );
+    println!("        on the writer thread, overlapping the calls:");
+    phase(
+        "encode_s",
+        "  host encode: page writes minus SQLite inserts (records to protobuf, validation)",
+    );
+    phase("sqlite_insert_s", "  SQLite inserts");
+    println!("        after the last page:");
+    phase(
+        "dangling_check_s",
+        "dangling-reference check (SQLite queries)",
+    );
+    phase("sqlite_finish_s", "SQLite finish: deferred indexes, commit");
+    phase(
+        "zstd_s",
+        "zstd: compressing the database into the c1z, fsync",
+    );
+    phase("other_s", "other: rename, folder fsync");
     let load = |key: &str| median_key(loads, key);
     println!(
         "(c) load      cold: engine {:.3} s + compile {:.3} s + instantiate {:.3} s; \

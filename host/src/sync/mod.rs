@@ -1,23 +1,27 @@
 //! The sync engine: drives a connector's paged listings into a c1z file.
 //!
 //! For each resource type the engine pages through `list-resources`; each
-//! page is written to SQLite before the next is asked for, so memory does not
-//! grow with tenant size. Types that declare `inline-listing` deliver their
+//! page goes to a writer thread through a short bounded queue, so SQLite
+//! works while the connector fetches the next page and memory does not grow
+//! with tenant size. Types that declare `inline-listing` deliver their
 //! entitlements and grants inside those pages; for the others the engine
 //! pages `list-entitlements` and `list-grants` per resource, as Baton's
 //! syncer does. The target file is replaced only when everything succeeded.
 
 pub mod encode;
 pub mod external;
+mod page_writer;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::time::{Duration, Instant};
 
-use crate::bindings::types::{ConnectorMetadata, Page, ResourceId, ResourceRecord};
+use crate::bindings::types::{ConnectorMetadata, Page, ResourceId};
 use crate::c1z::{proto, C1zError, C1zWriter, SyncSummary};
 use crate::runtime::{ConnectorInstance, RuntimeError};
 use external::ExternalResources;
+use page_writer::{Done, Job, PageWriter, QueuedPage, WrittenPage, QUEUE_PAGES};
 
 /// Why a sync failed. The previous c1z, if any, is untouched in every case.
 #[derive(Debug, thiserror::Error)]
@@ -64,9 +68,12 @@ pub struct PageEvent<'a> {
     pub items: usize,
     /// Totals for this resource type so far.
     pub totals: &'a TypeStats,
+    /// When the connector call that produced the page started.
+    pub called_at: Instant,
     /// How long the connector took to produce the page.
     pub call: Duration,
-    /// How long writing the page to the c1z took.
+    /// How long writing the page to the c1z took (on the writer thread, so
+    /// it overlaps the next calls).
     pub write: Duration,
 }
 
@@ -129,7 +136,7 @@ impl<'a> SyncRun<'a> {
         })
     }
 
-    /// Calls `observer` after every page (for progress bars and tracing).
+    /// Calls `observer` after every page is written (for progress bars and tracing).
     pub fn with_observer(mut self, observer: &'a mut dyn FnMut(&PageEvent<'_>)) -> Self {
         self.observer = Some(observer);
         self
@@ -142,44 +149,99 @@ impl<'a> SyncRun<'a> {
     }
 
     /// Runs the sync to the end and replaces the target file.
-    pub fn run(mut self) -> Result<SyncReport, SyncError> {
+    ///
+    /// The connector is driven on this thread while a [`PageWriter`] thread
+    /// encodes and stores the pages behind a queue of [`QUEUE_PAGES`].
+    pub fn run(self) -> Result<SyncReport, SyncError> {
         let started = Instant::now();
+        let SyncRun {
+            instance,
+            metadata,
+            mut writer,
+            resource_types,
+            observer,
+            external,
+        } = self;
         // Opened first, so a bad external file fails before any request is made.
-        let external = self.external.as_ref().map(|e| e.open()).transpose()?;
-        for rt in &self.metadata.resource_types {
-            self.writer
-                .put_resource_type(&self.resource_types[&rt.id])?;
+        let external = external.as_ref().map(|e| e.open()).transpose()?;
+        for rt in &metadata.resource_types {
+            writer.put_resource_type(&resource_types[&rt.id])?;
         }
-        let mut per_type = Vec::new();
-        for rt in &self.metadata.resource_types {
-            let mut stats = TypeStats::default();
-            let per_resource = !rt.inline_listing;
-            self.sync_type(
-                &rt.id,
-                per_resource && !rt.skip_entitlements,
-                per_resource && !rt.skip_grants,
-                &mut stats,
-            )?;
-            tracing::info!(
-                resource_type = %rt.id,
-                pages = stats.pages,
-                resources = stats.resources,
-                entitlements = stats.entitlements,
-                grants = stats.grants,
-                duplicates = stats.duplicates,
-                "synced resource type"
-            );
-            per_type.push((rt.id.clone(), stats));
-        }
+        let page_writer = PageWriter {
+            writer,
+            resource_types,
+        };
+        let (queue, jobs) = mpsc::sync_channel(QUEUE_PAGES);
+        let (done_tx, done) = mpsc::channel();
+        let (listed, written, per_type) = std::thread::scope(|scope| {
+            let writing = std::thread::Builder::new()
+                .name("c1z-writer".into())
+                .spawn_scoped(scope, move || page_writer.run(jobs, done_tx));
+            let writing = match writing {
+                Ok(handle) => handle,
+                Err(e) => {
+                    let e = C1zError::io("start the c1z writer thread", Path::new("."), e);
+                    return (Ok(()), Err(e.into()), Vec::new());
+                }
+            };
+            let mut engine = Engine {
+                instance,
+                queue: Some(queue),
+                done,
+                observer,
+                per_type: metadata
+                    .resource_types
+                    .iter()
+                    .map(|rt| (rt.id.clone(), TypeStats::default()))
+                    .collect(),
+            };
+            let listed = engine.list_all(metadata);
+            // Closing the queue lets the writer finish what is queued and stop.
+            engine.queue = None;
+            let written = writing
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            engine.report_written(true);
+            (listed, written, engine.per_type)
+        });
+        // The writer's error explains a refused hand-over; otherwise the connector's comes first.
+        let mut writer = written?;
+        listed?;
         if let Some(external) = external {
-            external.import_into(&mut self.writer)?;
+            external.import_into(&mut writer)?;
         }
-        let summary = self.writer.finish()?;
+        let summary = writer.finish()?;
         Ok(SyncReport {
             summary,
             per_type,
             elapsed: started.elapsed(),
         })
+    }
+}
+
+/// The connector side of a running sync: pages listings and queues each page
+/// for the writer thread.
+struct Engine<'a, 'o> {
+    instance: &'a mut ConnectorInstance,
+    /// `None` once closed.
+    queue: Option<SyncSender<Job>>,
+    done: Receiver<Done>,
+    observer: Option<&'o mut dyn FnMut(&PageEvent<'_>)>,
+    per_type: Vec<(String, TypeStats)>,
+}
+
+impl Engine<'_, '_> {
+    fn list_all(&mut self, metadata: &ConnectorMetadata) -> Result<(), SyncError> {
+        for rt in &metadata.resource_types {
+            let per_resource = !rt.inline_listing;
+            self.sync_type(
+                &rt.id,
+                per_resource && !rt.skip_entitlements,
+                per_resource && !rt.skip_grants,
+            )?;
+            self.hand_over(Job::TypeListed(rt.id.clone()))?;
+        }
+        Ok(())
     }
 
     fn sync_type(
@@ -187,13 +249,12 @@ impl<'a> SyncRun<'a> {
         resource_type: &str,
         list_entitlements: bool,
         list_grants: bool,
-        stats: &mut TypeStats,
     ) -> Result<(), SyncError> {
         let mut token = String::new();
         loop {
-            let started = Instant::now();
-            let page = self.instance.list_resources(resource_type, None, &token)?;
-            let call = started.elapsed();
+            let called_at = Instant::now();
+            let mut page = self.instance.list_resources(resource_type, None, &token)?;
+            let call = called_at.elapsed();
             for r in &page.resources {
                 if r.id.resource_type != resource_type {
                     return Err(SyncError::Contract(format!(
@@ -202,14 +263,19 @@ impl<'a> SyncRun<'a> {
                     )));
                 }
             }
-            let ids: Vec<ResourceId> = page.resources.iter().map(|r| r.id.clone()).collect();
-            let next = self.write_page(resource_type, Listing::Resources, page, call, stats)?;
+            let ids: Vec<ResourceId> = if list_entitlements || list_grants {
+                page.resources.iter().map(|r| r.id.clone()).collect()
+            } else {
+                Vec::new()
+            };
+            let next = page.next_page_token.take();
+            self.queue_page(resource_type, Listing::Resources, page, called_at, call)?;
             for id in &ids {
                 if list_entitlements {
-                    self.drain(resource_type, id, Listing::Entitlements, stats)?;
+                    self.drain(resource_type, id, Listing::Entitlements)?;
                 }
                 if list_grants {
-                    self.drain(resource_type, id, Listing::Grants, stats)?;
+                    self.drain(resource_type, id, Listing::Grants)?;
                 }
             }
             match next_token(&token, next, "list-resources")? {
@@ -225,17 +291,17 @@ impl<'a> SyncRun<'a> {
         resource_type: &str,
         id: &ResourceId,
         listing: Listing,
-        stats: &mut TypeStats,
     ) -> Result<(), SyncError> {
         let mut token = String::new();
         loop {
-            let started = Instant::now();
-            let page = match listing {
+            let called_at = Instant::now();
+            let mut page = match listing {
                 Listing::Entitlements => self.instance.list_entitlements(id, &token)?,
                 _ => self.instance.list_grants(id, &token)?,
             };
-            let call = started.elapsed();
-            let next = self.write_page(resource_type, listing, page, call, stats)?;
+            let call = called_at.elapsed();
+            let next = page.next_page_token.take();
+            self.queue_page(resource_type, listing, page, called_at, call)?;
             let call = if listing == Listing::Entitlements {
                 "list-entitlements"
             } else {
@@ -248,96 +314,103 @@ impl<'a> SyncRun<'a> {
         }
     }
 
-    /// Writes one page; returns its next-page token.
-    fn write_page(
+    fn queue_page(
         &mut self,
         resource_type: &str,
         listing: Listing,
         page: Page,
+        called_at: Instant,
         call: Duration,
-        stats: &mut TypeStats,
-    ) -> Result<Option<String>, SyncError> {
-        let started = Instant::now();
-        stats.pages += 1;
-        let items = page.resources.len() + page.entitlements.len() + page.grants.len();
-        // Keyed by (type, id): entitlements usually arrive with their resource.
-        let mut in_page: HashMap<(&str, &str), proto::Resource> = HashMap::new();
-        for r in &page.resources {
-            self.check_declared_type(r)?;
-            let message = encode::resource(r);
-            if self.writer.put_resource(&message)? {
-                stats.resources += 1;
-            } else {
-                stats.duplicates += 1;
-            }
-            in_page.insert((&r.id.resource_type, &r.id.resource), message);
-        }
-        for e in &page.entitlements {
-            let on = &e.id.resource;
-            let resource = match in_page.get(&(on.resource_type.as_str(), on.resource.as_str())) {
-                Some(r) => r.clone(),
-                None => self
-                    .writer
-                    .get_resource(&encode::resource_id(on))?
-                    .ok_or_else(|| {
-                        SyncError::Contract(format!(
-                            "entitlement `{}` is on resource {}:{}, which was not listed before it",
-                            encode::entitlement_id(&e.id),
-                            on.resource_type,
-                            on.resource
-                        ))
-                    })?,
-            };
-            let grantable_to = e
-                .grantable_to
-                .iter()
-                .map(|t| {
-                    self.resource_types.get(t).cloned().ok_or_else(|| {
-                        SyncError::Contract(format!(
-                            "entitlement `{}` is grantable to unknown resource type `{t}`",
-                            encode::entitlement_id(&e.id)
-                        ))
-                    })
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            if self
-                .writer
-                .put_entitlement(&encode::entitlement(e, resource, grantable_to))?
-            {
-                stats.entitlements += 1;
-            } else {
-                stats.duplicates += 1;
-            }
-        }
-        for g in &page.grants {
-            if self.writer.put_grant(&encode::grant(g))? {
-                stats.grants += 1;
-            } else {
-                stats.duplicates += 1;
-            }
-        }
-        if let Some(observer) = self.observer.as_mut() {
-            observer(&PageEvent {
-                resource_type,
-                listing,
-                items,
-                totals: stats,
-                call,
-                write: started.elapsed(),
-            });
-        }
-        Ok(page.next_page_token)
+    ) -> Result<(), SyncError> {
+        self.hand_over(Job::Page(QueuedPage {
+            resource_type: resource_type.to_string(),
+            listing,
+            page,
+            called_at,
+            call,
+        }))?;
+        self.report_written(false);
+        Ok(())
     }
 
-    fn check_declared_type(&self, r: &ResourceRecord) -> Result<(), SyncError> {
-        if self.resource_types.contains_key(&r.id.resource_type) {
-            Ok(())
-        } else {
-            Err(SyncError::Contract(format!(
-                "resource {}:{} has a resource type the metadata does not declare",
-                r.id.resource_type, r.id.resource
-            )))
+    /// Queues a job; waits while the queue is full.
+    fn hand_over(&mut self, job: Job) -> Result<(), SyncError> {
+        let queue = self.queue.as_ref().expect("open while listing");
+        // A refusal means the writer stopped on an error, which `run` returns.
+        queue
+            .send(job)
+            .map_err(|_| SyncError::Contract("the c1z writer stopped".into()))
+    }
+
+    /// Counts what the writer has written and tells the observer; `all` waits
+    /// for the writer to finish (the queue must be closed).
+    fn report_written(&mut self, all: bool) {
+        loop {
+            let done = if all {
+                self.done.recv().ok()
+            } else {
+                self.done.try_recv().ok()
+            };
+            match done {
+                Some(Done::Page(page)) => self.count(&page),
+                Some(Done::Type(resource_type)) => {
+                    let stats = self.stats(&resource_type);
+                    tracing::info!(
+                        resource_type = %resource_type,
+                        pages = stats.pages,
+                        resources = stats.resources,
+                        entitlements = stats.entitlements,
+                        grants = stats.grants,
+                        duplicates = stats.duplicates,
+                        "synced resource type"
+                    );
+                }
+                None => return,
+            }
         }
+    }
+
+    fn count(&mut self, page: &WrittenPage) {
+        let stats = self.stats_mut(&page.resource_type);
+        stats.pages += 1;
+        stats.resources += page.counts.resources;
+        stats.entitlements += page.counts.entitlements;
+        stats.grants += page.counts.grants;
+        stats.duplicates += page.counts.duplicates;
+        if let Some(observer) = self.observer.as_mut() {
+            let totals = self
+                .per_type
+                .iter()
+                .find(|(t, _)| *t == page.resource_type)
+                .map(|(_, s)| s)
+                .expect("counted above");
+            observer(&PageEvent {
+                resource_type: &page.resource_type,
+                listing: page.listing,
+                items: page.items,
+                totals,
+                called_at: page.called_at,
+                call: page.call,
+                write: page.write,
+            });
+        }
+    }
+
+    fn stats(&self, resource_type: &str) -> TypeStats {
+        self.per_type
+            .iter()
+            .find(|(t, _)| t == resource_type)
+            .map(|(_, s)| s.clone())
+            .unwrap_or_default()
+    }
+
+    fn stats_mut(&mut self, resource_type: &str) -> &mut TypeStats {
+        if let Some(i) = self.per_type.iter().position(|(t, _)| t == resource_type) {
+            return &mut self.per_type[i].1;
+        }
+        self.per_type
+            .push((resource_type.to_string(), TypeStats::default()));
+        &mut self.per_type.last_mut().expect("pushed").1
     }
 }
 

@@ -87,12 +87,12 @@ impl TraceRecorder {
         hex(&self.trace_id)
     }
 
-    /// Records one page call as a child span that ends now and started `call + write` ago.
+    /// Records one page as a child span from its connector call to the end of its write (now).
     pub fn observe(&mut self, event: &PageEvent<'_>) {
         let end = self.now();
         // Never before the root span: trace viewers draw such children oddly.
         let start = end
-            .saturating_sub(nanos(event.call + event.write))
+            .saturating_sub(nanos(event.called_at.elapsed()))
             .max(self.start_unix);
         let listing = listing_name(event.listing);
         let page = self
