@@ -6,8 +6,6 @@
 
 use std::collections::HashSet;
 
-use serde_json::Value;
-
 use crate::baton::connector::types::{
     Capability, ConnectorError, Entitlement, EntitlementPurpose, EntitlementRef, Grant, Page,
     ProfileEntry, ProfileValue, ResourceId, ResourceRecord, ResourceTrait, ResourceType, TraitData,
@@ -15,9 +13,10 @@ use crate::baton::connector::types::{
 use crate::error::invalid_argument;
 use crate::notes::Notes;
 use crate::paging::{empty_page, single_page, Listings};
-use crate::scim::model::{from_item, ScimGroup};
+use crate::scim::model::{from_raw_item, ScimGroup};
 use crate::scim::{ScimClient, Transport};
 use crate::users;
+use serde_json::value::RawValue;
 
 /// Resource type id of groups.
 pub const TYPE_ID: &str = "group";
@@ -120,8 +119,8 @@ fn fetch_one<T: Transport>(
 }
 
 /// Maps one raw `Resources` item; `None` (with a log line) skips it.
-fn map_item(raw: Value, notes: &mut Notes) -> Option<(String, MappedGroup)> {
-    let Some(group) = from_item::<ScimGroup>(raw) else {
+fn map_item(raw: Box<RawValue>, notes: &mut Notes) -> Option<(String, MappedGroup)> {
+    let Some(group) = from_raw_item::<ScimGroup>(&raw) else {
         notes.warn("skipping a group entry that is not a JSON object");
         return None;
     };

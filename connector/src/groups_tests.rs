@@ -4,11 +4,16 @@ use super::*;
 use crate::baton::connector::types::{ErrorKind, LogLevel};
 use crate::config::Config;
 use crate::scim::fake::FakeTransport;
+use crate::scim::model::{from_raw_item, raw_item};
 use serde_json::json;
+use serde_json::Value;
 
 fn map(value: Value) -> (Option<MappedGroup>, Notes) {
     let mut notes = Notes::new();
-    (map_group(from_item(value).unwrap(), &mut notes), notes)
+    (
+        map_group(from_raw_item(&raw_item(&value)).unwrap(), &mut notes),
+        notes,
+    )
 }
 
 fn members(group: &MappedGroup) -> Vec<&str> {

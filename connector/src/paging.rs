@@ -30,7 +30,7 @@
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 
-use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::baton::connector::types::{ConnectorError, Page};
 use crate::error::invalid_argument;
@@ -197,7 +197,7 @@ impl Listings {
         noun: &str,
         token: &str,
         fetch: impl FnOnce(u64, u32) -> Result<ListResponse, ConnectorError>,
-        mut map: impl FnMut(Value, &mut Notes) -> Option<(String, T)>,
+        mut map: impl FnMut(Box<RawValue>, &mut Notes) -> Option<(String, T)>,
         notes: &mut Notes,
     ) -> Result<Fetched<T>, ConnectorError> {
         let cursor = self.begin(type_id, token, notes)?;

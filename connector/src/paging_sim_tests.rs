@@ -3,6 +3,7 @@
 //! sizes, repeats and unusable items a server sends, a listing ends within
 //! the bound stated in `paging`'s docs.
 
+use crate::scim::model::{raw_item, raw_item_id};
 use proptest::collection::vec;
 use proptest::option;
 use proptest::prelude::*;
@@ -75,11 +76,11 @@ fn drive(
                     Ok(ListResponse {
                         total_results: a.total,
                         items_per_page: a.per_page,
-                        resources: a.items.iter().map(item).collect(),
+                        resources: a.items.iter().map(|n| raw_item(&item(n))).collect(),
                     })
                 },
                 |raw, _| {
-                    let id = raw.get("id")?.as_str()?.to_string();
+                    let id = raw_item_id(&raw)?;
                     Some((id.clone(), id))
                 },
                 &mut run.notes,

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::baton::connector::types::{ErrorKind, LogLevel};
+use crate::scim::model::{raw_item, raw_item_id};
 use serde_json::json;
 
 fn cursor(generation: u64, received: u64, total: Option<u64>) -> Cursor {
@@ -79,12 +80,15 @@ fn run(script: &Script) -> (Vec<u64>, Vec<String>, Notes) {
                     let (total, ids) = script.pages.get(i).cloned().unwrap_or_default();
                     Ok(ListResponse {
                         total_results: total,
-                        resources: ids.iter().map(|id| json!({ "id": id })).collect(),
+                        resources: ids
+                            .iter()
+                            .map(|id| raw_item(&json!({ "id": id })))
+                            .collect(),
                         ..Default::default()
                     })
                 },
                 |raw, _| {
-                    let id = raw.get("id")?.as_str()?.to_string();
+                    let id = raw_item_id(&raw)?;
                     (id != "bad").then(|| (id.clone(), id))
                 },
                 &mut notes,
@@ -209,13 +213,16 @@ fn memory_is_trusted_only_for_the_last_issued_token() {
         move |_, _| {
             Ok(ListResponse {
                 total_results: Some(1000),
-                resources: ids.iter().map(|id| json!({ "id": id })).collect(),
+                resources: ids
+                    .iter()
+                    .map(|id| raw_item(&json!({ "id": id })))
+                    .collect(),
                 ..Default::default()
             })
         }
     };
-    let map = |raw: Value, _: &mut Notes| {
-        let id = raw.get("id")?.as_str()?.to_string();
+    let map = |raw: Box<RawValue>, _: &mut Notes| {
+        let id = raw_item_id(&raw)?;
         Some((id.clone(), id))
     };
     let first = listings
@@ -276,11 +283,11 @@ fn failed_fetch_keeps_the_token_usable() {
     let ok = |_, _| {
         Ok(ListResponse {
             total_results: Some(300),
-            resources: vec![json!({"id": "a"})],
+            resources: vec![raw_item(&json!({"id": "a"}))],
             ..Default::default()
         })
     };
-    let map = |raw: Value, _: &mut Notes| Some((raw["id"].as_str()?.to_string(), ()));
+    let map = |raw: Box<RawValue>, _: &mut Notes| Some((raw_item_id(&raw)?, ()));
     let token = listings
         .page("user", "user", "", ok, map, &mut notes)
         .unwrap()

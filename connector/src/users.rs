@@ -4,8 +4,6 @@
 //! listing also emits the user's role grant. That keeps a sync at one request
 //! per 100 users instead of one per user or per role.
 
-use serde_json::Value;
-
 use crate::baton::connector::types::{
     AccountField, AccountStatus, Capability, ConnectorError, Email, Grant, Page, ProfileEntry,
     ProfileValue, ResourceId, ResourceRecord, ResourceTrait, ResourceType, TraitData, UserTrait,
@@ -13,8 +11,9 @@ use crate::baton::connector::types::{
 use crate::notes::Notes;
 use crate::paging::{empty_page, Listings};
 use crate::roles;
-use crate::scim::model::{from_item, ScimUser, NOTION_USER_EXTENSION};
+use crate::scim::model::{from_raw_item, ScimUser, NOTION_USER_EXTENSION};
 use crate::scim::{ScimClient, Transport};
+use serde_json::value::RawValue;
 
 /// Resource type id of users.
 pub const TYPE_ID: &str = "user";
@@ -103,8 +102,8 @@ pub fn list_page<T: Transport>(
 }
 
 /// Maps one raw `Resources` item; `None` (with a log line) skips it.
-fn map_item(raw: Value, notes: &mut Notes) -> Option<(String, MappedUser)> {
-    let Some(user) = from_item::<ScimUser>(raw) else {
+fn map_item(raw: Box<RawValue>, notes: &mut Notes) -> Option<(String, MappedUser)> {
+    let Some(user) = from_raw_item::<ScimUser>(&raw) else {
         notes.warn("skipping a user entry that is not a JSON object");
         return None;
     };

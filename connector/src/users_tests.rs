@@ -4,10 +4,12 @@ use super::*;
 use crate::baton::connector::types::{ErrorKind, LogLevel};
 use crate::config::Config;
 use crate::scim::fake::FakeTransport;
+use crate::scim::model::{from_raw_item, raw_item};
 use serde_json::json;
+use serde_json::Value;
 
 fn user(value: Value) -> ScimUser {
-    from_item(value).unwrap()
+    from_raw_item(&raw_item(&value)).unwrap()
 }
 
 fn map(value: Value) -> (Option<MappedUser>, Notes) {
@@ -311,6 +313,6 @@ fn a_bad_page_is_a_bad_response() {
 #[test]
 fn non_object_items_are_skipped() {
     let mut notes = Notes::new();
-    assert!(map_item(json!("u1"), &mut notes).is_none());
+    assert!(map_item(raw_item(&json!("u1")), &mut notes).is_none());
     assert!(notes.has(LogLevel::Warn, "not a JSON object"));
 }

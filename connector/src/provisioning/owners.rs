@@ -17,7 +17,7 @@ use crate::notes::Notes;
 use crate::paging::{budget, MAX_LISTING_ITEMS};
 use crate::provisioning::same_id;
 use crate::roles;
-use crate::scim::model::{from_item, ScimUser};
+use crate::scim::model::{from_raw_item, ScimUser};
 use crate::scim::{ScimClient, Transport, PAGE_SIZE};
 
 /// Resource id of the owner role.
@@ -73,7 +73,7 @@ pub fn another_owner_exists<T: Transport>(
         let found = page
             .resources
             .into_iter()
-            .filter_map(from_item::<ScimUser>)
+            .filter_map(|item| from_raw_item::<ScimUser>(&item))
             .find(|u| {
                 is_owner(u)
                     && u.active != Some(false)

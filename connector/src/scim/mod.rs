@@ -27,7 +27,7 @@ use crate::config::{BaseUrl, Config};
 use crate::error::bad_response;
 
 pub use failure::Failure;
-use model::{from_item, ListResponse, ScimGroup, ScimUser, NOTION_USER_EXTENSION};
+use model::{from_item, from_raw_item, ListResponse, ScimGroup, ScimUser, NOTION_USER_EXTENSION};
 
 /// Items asked for per page; Notion's maximum.
 pub const PAGE_SIZE: u32 = 100;
@@ -242,7 +242,7 @@ impl<T: Transport> ScimClient<T> {
         Ok(list
             .resources
             .into_iter()
-            .filter_map(from_item::<ScimUser>)
+            .filter_map(|item| from_raw_item::<ScimUser>(&item))
             .find(|u| same(&u.user_name) || u.emails.iter().any(|e| same(&e.value))))
     }
 

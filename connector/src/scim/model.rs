@@ -7,24 +7,45 @@
 //! strings. Whether an object is usable (it has an `id`, a `userName`) is
 //! decided by the resource modules, which skip and log unusable items.
 
-use serde::de::{DeserializeOwned, Deserializer};
+use std::fmt;
+use std::marker::PhantomData;
+
+use serde::de::value::MapAccessDeserializer;
+use serde::de::{DeserializeOwned, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 /// The key of Notion's user extension, which carries the workspace role.
 pub const NOTION_USER_EXTENSION: &str = "urn:ietf:params:scim:schemas:extension:notion:2.0:User";
 
 /// One page of an RFC 7644 `ListResponse`.
-#[derive(Debug, Default, PartialEq)]
+#[derive(Debug, Default)]
 pub struct ListResponse {
     /// `totalResults`, when present and a non-negative integer.
     pub total_results: Option<u64>,
     /// `itemsPerPage` as the server states it. Paging never relies on it
     /// (servers get it wrong); it is only compared with the items received.
     pub items_per_page: Option<u64>,
-    /// The raw items of `Resources`; each is parsed on its own so that one
-    /// malformed item cannot fail the page.
-    pub resources: Vec<Value>,
+    /// The unparsed items of `Resources`; each is parsed on its own (see
+    /// [`from_raw_item`]) so that one malformed item cannot fail the page,
+    /// and straight into its typed shape, without a JSON tree in between.
+    pub resources: Vec<Box<RawValue>>,
+}
+
+/// The top level of a `ListResponse`, borrowing `Resources` from the body.
+#[derive(Deserialize)]
+struct Envelope<'a> {
+    /// RFC 7644's spelling.
+    #[serde(rename = "Resources", borrow, default)]
+    upper: Option<&'a RawValue>,
+    /// Tolerated: a server that lower-cases it.
+    #[serde(rename = "resources", borrow, default)]
+    lower: Option<&'a RawValue>,
+    #[serde(rename = "totalResults", default, deserialize_with = "count_like")]
+    total_results: Option<u64>,
+    #[serde(rename = "itemsPerPage", default, deserialize_with = "count_like")]
+    items_per_page: Option<u64>,
 }
 
 impl ListResponse {
@@ -35,25 +56,33 @@ impl ListResponse {
     /// items, the page is refused rather than read as empty, which would
     /// silently end a listing.
     pub fn parse(body: &[u8]) -> Result<Self, String> {
-        let value: Value = serde_json::from_slice(body).map_err(|e| not_json(body, &e))?;
-        let Value::Object(mut object) = value else {
-            return Err("the body is not a JSON object".into());
-        };
-        // RFC 7644 spells it `Resources`; tolerate a server that lower-cases it.
-        let resources = object
-            .remove("Resources")
-            .or_else(|| object.remove("resources"));
-        let total_results = object.get("totalResults").and_then(non_negative);
-        let items_per_page = object.get("itemsPerPage").and_then(non_negative);
-        let resources = match (resources, total_results) {
-            (Some(Value::Array(items)), _) => items,
-            (Some(Value::Null) | None, Some(0)) => Vec::new(),
-            (Some(Value::Null) | None, Some(total)) => {
+        // serde reads a JSON list as a struct given field by field; refuse it first.
+        if !body.trim_ascii_start().starts_with(b"{") {
+            return Err(match serde_json::from_slice::<IgnoredAny>(body) {
+                Ok(_) => "the body is not a JSON object".into(),
+                Err(e) => not_json(body, &e),
+            });
+        }
+        let envelope: Envelope<'_> = serde_json::from_slice(body).map_err(|e| {
+            if e.is_data() {
+                format!("the body is not a SCIM ListResponse ({e})")
+            } else {
+                not_json(body, &e)
+            }
+        })?;
+        let (total_results, items_per_page) = (envelope.total_results, envelope.items_per_page);
+        let resources = match (envelope.upper.or(envelope.lower), total_results) {
+            (Some(raw), _) if raw.get().starts_with('[') => {
+                serde_json::from_str::<Vec<Box<RawValue>>>(raw.get())
+                    .map_err(|e| format!("`Resources` is not a list of JSON values ({e})"))?
+            }
+            (None, Some(0)) => Vec::new(),
+            (None, Some(total)) => {
                 return Err(format!(
                     "the ListResponse has no `Resources` although totalResults is {total}"
                 ))
             }
-            (None | Some(Value::Null), None) => {
+            (None, None) => {
                 return Err("the body is not a SCIM ListResponse (no `Resources`)".into())
             }
             (Some(_), _) => return Err("`Resources` is not a list".into()),
@@ -202,45 +231,202 @@ pub fn from_item<T: DeserializeOwned>(item: Value) -> Option<T> {
     serde_json::from_value(item).ok()
 }
 
-/// A non-negative integer given as a number or a numeric string.
-fn non_negative(value: &Value) -> Option<u64> {
-    match value {
-        Value::Number(n) => n.as_u64(),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
+/// [`from_item`] for an unparsed item of a list.
+///
+/// The typed parse is the fast path. It refuses what a JSON tree accepts, a
+/// key given twice (the tree keeps the last), so an item it refuses gets a
+/// second chance through the tree.
+pub fn from_raw_item<T: DeserializeOwned>(item: &RawValue) -> Option<T> {
+    let text = item.get();
+    if !text.trim_start().starts_with('{') {
+        return None;
     }
+    serde_json::from_str(text)
+        .ok()
+        .or_else(|| serde_json::from_str(text).ok().and_then(from_item))
 }
 
-/// Any value that parses as `T`; anything else reads as absent.
-fn lenient<'de, D: Deserializer<'de>, T: DeserializeOwned>(d: D) -> Result<Option<T>, D::Error> {
-    Ok(serde_json::from_value(Value::deserialize(d)?).ok())
+/// A value as an unparsed list item (for tests that build pages from JSON).
+#[cfg(test)]
+pub fn raw_item(value: &Value) -> Box<RawValue> {
+    serde_json::value::to_raw_value(value).expect("a JSON value serializes")
+}
+
+/// The `id` string of an unparsed item (for tests).
+#[cfg(test)]
+pub fn raw_item_id(item: &RawValue) -> Option<String> {
+    let value: Value = serde_json::from_str(item.get()).ok()?;
+    Some(value.get("id")?.as_str()?.to_string())
+}
+
+/// A non-negative integer given as a number or a numeric string.
+fn count_like<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    Ok(match Scalar::deserialize(d)? {
+        Scalar::U64(n) => Some(n),
+        Scalar::I64(n) => u64::try_from(n).ok(),
+        Scalar::Str(s) => s.trim().parse().ok(),
+        _ => None,
+    })
+}
+
+/// A JSON value as lenient fields read it: a scalar, or `Other` for null,
+/// a list or an object (consumed without being kept).
+enum Scalar {
+    Str(String),
+    U64(u64),
+    I64(i64),
+    F64(f64),
+    Bool(bool),
+    Other,
+}
+
+impl<'de> Deserialize<'de> for Scalar {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct ScalarVisitor;
+        impl<'de> Visitor<'de> for ScalarVisitor {
+            type Value = Scalar;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_bool<E>(self, v: bool) -> Result<Scalar, E> {
+                Ok(Scalar::Bool(v))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Scalar, E> {
+                Ok(Scalar::I64(v))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Scalar, E> {
+                Ok(Scalar::U64(v))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<Scalar, E> {
+                Ok(Scalar::F64(v))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Scalar, E> {
+                Ok(Scalar::Str(v.to_owned()))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Scalar, E> {
+                Ok(Scalar::Str(v))
+            }
+            fn visit_unit<E>(self) -> Result<Scalar, E> {
+                Ok(Scalar::Other)
+            }
+            fn visit_none<E>(self) -> Result<Scalar, E> {
+                Ok(Scalar::Other)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Scalar, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Scalar::Other)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Scalar, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(Scalar::Other)
+            }
+        }
+        d.deserialize_any(ScalarVisitor)
+    }
 }
 
 /// A string, or a number in its text form (ids and statuses come both ways).
 fn string_like<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    Ok(match Value::deserialize(d)? {
-        Value::String(s) => Some(s),
-        Value::Number(n) => Some(n.to_string()),
+    Ok(match Scalar::deserialize(d)? {
+        Scalar::Str(s) => Some(s),
+        Scalar::U64(n) => Some(n.to_string()),
+        Scalar::I64(n) => Some(n.to_string()),
+        Scalar::F64(f) => serde_json::Number::from_f64(f).map(|n| n.to_string()),
         _ => None,
     })
 }
 
 /// A boolean, or the strings `true` / `false` in any case.
 fn bool_like<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
-    Ok(match Value::deserialize(d)? {
-        Value::Bool(b) => Some(b),
-        Value::String(s) if s.eq_ignore_ascii_case("true") => Some(true),
-        Value::String(s) if s.eq_ignore_ascii_case("false") => Some(false),
+    Ok(match Scalar::deserialize(d)? {
+        Scalar::Bool(b) => Some(b),
+        Scalar::Str(s) if s.eq_ignore_ascii_case("true") => Some(true),
+        Scalar::Str(s) if s.eq_ignore_ascii_case("false") => Some(false),
         _ => None,
     })
 }
 
-/// A list whose unparsable items are dropped; a non-list reads as empty.
-fn list_of<'de, D: Deserializer<'de>, T: DeserializeOwned>(d: D) -> Result<Vec<T>, D::Error> {
-    Ok(match Value::deserialize(d)? {
-        Value::Array(items) => items.into_iter().filter_map(from_item).collect(),
-        _ => Vec::new(),
-    })
+/// The scalar visits of a visitor that takes one compound shape only: each
+/// scalar reads as `Default` (absent, empty).
+macro_rules! scalars_read_as_default {
+    () => {
+        fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+            Ok(Default::default())
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+            Ok(Default::default())
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+            Ok(Default::default())
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+            Ok(Default::default())
+        }
+        fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+            Ok(Default::default())
+        }
+        fn visit_unit<E>(self) -> Result<Self::Value, E> {
+            Ok(Default::default())
+        }
+        fn visit_none<E>(self) -> Result<Self::Value, E> {
+            Ok(Default::default())
+        }
+    };
+}
+
+/// An object read as `T`; anything else reads as absent. `T`'s fields are
+/// lenient themselves, so an object always reads (a key given twice aside,
+/// which [`from_raw_item`] retries through a JSON tree).
+fn lenient<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
+    struct Lenient<T>(PhantomData<T>);
+    impl<'de, T: Deserialize<'de>> Visitor<'de> for Lenient<T> {
+        type Value = Option<T>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("an object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+            T::deserialize(MapAccessDeserializer::new(map)).map(Some)
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            while seq.next_element::<IgnoredAny>()?.is_some() {}
+            Ok(None)
+        }
+        scalars_read_as_default!();
+    }
+    d.deserialize_any(Lenient(PhantomData))
+}
+
+/// A list item read through [`lenient`].
+struct LenientItem<T>(Option<T>);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for LenientItem<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        lenient(d).map(LenientItem)
+    }
+}
+
+/// A list whose items that are not objects are dropped; a non-list reads as empty.
+fn list_of<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Vec<T>, D::Error> {
+    struct ListOf<T>(PhantomData<T>);
+    impl<'de, T: Deserialize<'de>> Visitor<'de> for ListOf<T> {
+        type Value = Vec<T>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a list")
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            let mut items = Vec::new();
+            while let Some(LenientItem(item)) = seq.next_element::<LenientItem<T>>()? {
+                items.extend(item);
+            }
+            Ok(items)
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+            Ok(Vec::new())
+        }
+        scalars_read_as_default!();
+    }
+    d.deserialize_any(ListOf(PhantomData))
 }
 
 #[cfg(test)]

@@ -17,13 +17,16 @@ use proptest::sample::select;
 use serde_json::{Map, Value};
 
 use super::fake::FakeTransport;
-use super::model::{from_item, ListResponse, ScimGroup, ScimUser, NOTION_USER_EXTENSION};
+use super::model::{
+    from_item, from_raw_item, ListResponse, ScimGroup, ScimUser, NOTION_USER_EXTENSION,
+};
 use super::*;
 use crate::baton::connector::types::{LogLevel, Page, TraitData};
 use crate::notes::Notes;
 use crate::paging::Listings;
 use crate::prop_support;
 use crate::{groups, users};
+use serde_json::value::RawValue;
 
 const TOKEN: &str = "secret-token-123";
 
@@ -40,7 +43,7 @@ fn client(fake: &FakeTransport) -> ScimClient<&FakeTransport> {
 fn check_body(body: &[u8]) {
     if let Ok(list) = ListResponse::parse(body) {
         for item in list.resources {
-            check_item(item);
+            check_item(&item);
         }
     }
     // Listings, as a sync reads them.
@@ -100,10 +103,21 @@ fn check_error(e: &ConnectorError, label: &str) {
 }
 
 /// A mapped user or group is usable, whatever the item was.
-fn check_item(item: Value) {
+fn check_item(item: &RawValue) {
+    // The typed fast path reads exactly what a JSON tree reads.
+    let tree = serde_json::from_str::<Value>(item.get()).unwrap();
+    assert_eq!(
+        format!("{:?}", from_raw_item::<ScimUser>(item)),
+        format!("{:?}", from_item::<ScimUser>(tree.clone())),
+        "{item}"
+    );
+    assert_eq!(
+        format!("{:?}", from_raw_item::<ScimGroup>(item)),
+        format!("{:?}", from_item::<ScimGroup>(tree)),
+        "{item}"
+    );
     let mut notes = Notes::new();
-    if let Some(user) =
-        from_item::<ScimUser>(item.clone()).and_then(|u| users::map_user(u, &mut notes))
+    if let Some(user) = from_raw_item::<ScimUser>(item).and_then(|u| users::map_user(u, &mut notes))
     {
         let id = &user.resource.id.resource;
         assert!(!id.is_empty() && id.trim() == id, "{id:?}");
@@ -116,7 +130,8 @@ fn check_item(item: Value) {
             .role_grant
             .is_none_or(|g| g.principal == user.resource.id));
     }
-    if let Some(group) = from_item::<ScimGroup>(item).and_then(|g| groups::map_group(g, &mut notes))
+    if let Some(group) =
+        from_raw_item::<ScimGroup>(item).and_then(|g| groups::map_group(g, &mut notes))
     {
         let id = &group.resource.id.resource;
         assert!(!id.is_empty() && id.trim() == id, "{id:?}");
