@@ -14,14 +14,19 @@ use std::path::Path;
 pub const MAGIC_V1: &[u8; 5] = b"C1ZF\0";
 /// Magic of the newer v3 / Pebble format (`C1Z3\0`), which we recognise only to reject it.
 pub const MAGIC_V3: &[u8; 5] = b"C1Z3\0";
-/// zstd level the Go writer uses ("SpeedDefault").
-const ZSTD_LEVEL: i32 = 3;
+/// zstd level. Go writes level 3 ("SpeedDefault"); any level reads the same. On a 100k-user
+/// sync (222 MB of SQLite) level 1 compressed in half the time of level 3 (0.40 s against
+/// 0.80 s) into a slightly smaller file (33.7 MB against 34.4 MB).
+const ZSTD_LEVEL: i32 = 1;
+/// zstd worker threads at most. Two halve the time again at level 1 with no peak-memory cost
+/// to speak of; at level 3 they raised the peak by 43 MiB.
+const ZSTD_MAX_WORKERS: usize = 2;
 /// Default cap on the decompressed database size (Go v0.7.27: 3 GiB).
 const DEFAULT_MAX_DECODED_MB: u64 = 3 * 1024;
 /// Default cap on the zstd window (Go: 128 MiB).
 const DEFAULT_MAX_WINDOW_MB: u64 = 128;
 
-/// Writes `C1ZF\0` and one zstd frame (level 3, checksum, content size) of `db` to `out`.
+/// Writes `C1ZF\0` and one zstd frame (level 1, checksum, content size) of `db` to `out`.
 /// Returns the number of uncompressed bytes.
 pub fn write_c1z(db: &Path, out: File, out_path: &Path) -> Result<u64, C1zError> {
     let mut src = File::open(db).map_err(|e| C1zError::io("open", db, e))?;
@@ -34,6 +39,11 @@ pub fn write_c1z(db: &Path, out: File, out_path: &Path) -> Result<u64, C1zError>
     buffered.write_all(MAGIC_V1).map_err(werr)?;
     let mut enc = zstd::stream::write::Encoder::new(buffered, ZSTD_LEVEL).map_err(werr)?;
     enc.include_checksum(true).map_err(werr)?;
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if workers > 1 {
+        enc.multithread(workers.min(ZSTD_MAX_WORKERS) as u32)
+            .map_err(werr)?;
+    }
     enc.set_pledged_src_size(Some(size)).map_err(werr)?;
     let copied = io::copy(&mut src, &mut enc).map_err(werr)?;
     let buffered = enc.finish().map_err(werr)?;
