@@ -7,6 +7,7 @@
 //! target is replaced atomically or not at all.
 
 use super::container::write_c1z;
+use super::dangling::{References, Target};
 use super::ksuid::Ksuid;
 use super::proto::{self, Entitlement, Grant, Resource, ResourceId, ResourceType};
 use super::schema;
@@ -72,6 +73,8 @@ pub struct C1zWriter {
     /// Summed time of the inserts, reported in [`SyncSummary::insert_time`] so that
     /// benchmarks can tell SQLite apart from encoding at a cost of two clock reads a row.
     insert_time: Duration,
+    /// References to objects not (yet) written.
+    references: References,
 }
 
 impl C1zWriter {
@@ -117,6 +120,7 @@ impl C1zWriter {
             counts: SyncCounts::default(),
             traits: HashMap::new(),
             insert_time: Duration::ZERO,
+            references: References::default(),
         })
     }
 
@@ -144,6 +148,7 @@ impl C1zWriter {
         self.insert_time += started.elapsed();
         if n > 0 {
             self.traits.insert(rt.id.clone(), rt.traits.clone());
+            self.references.stored(Target::ResourceType, rt.id.clone());
         }
         Ok(self.counts.record(n > 0, |c| &mut c.resource_types))
     }
@@ -174,6 +179,31 @@ impl C1zWriter {
             now()
         ])?;
         self.insert_time += started.elapsed();
+        if n > 0 {
+            let key = id.key();
+            let referrer = || format!("resource {key}");
+            let refs = &mut self.references;
+            refs.check(
+                &self.conn,
+                &self.sync_id,
+                Target::ResourceType,
+                id.resource_type.clone(),
+                referrer,
+                "resource type",
+            )?;
+            if let Some(p) = parent {
+                let parent_key = format!("{}:{}", p.resource_type, p.resource);
+                refs.check(
+                    &self.conn,
+                    &self.sync_id,
+                    Target::Resource,
+                    parent_key,
+                    referrer,
+                    "parent resource",
+                )?;
+            }
+            refs.stored(Target::Resource, key);
+        }
         Ok(self.counts.record(n > 0, |c| &mut c.resources))
     }
 
@@ -196,6 +226,17 @@ impl C1zWriter {
             now()
         ])?;
         self.insert_time += started.elapsed();
+        if n > 0 {
+            self.references.check(
+                &self.conn,
+                &self.sync_id,
+                Target::Resource,
+                format!("{}:{}", rid.resource_type, rid.resource),
+                || format!("entitlement {}", e.id),
+                "resource",
+            )?;
+            self.references.stored(Target::Entitlement, e.id.clone());
+        }
         Ok(self.counts.record(n > 0, |c| &mut c.entitlements))
     }
 
@@ -244,6 +285,37 @@ impl C1zWriter {
             now()
         ])?;
         self.insert_time += started.elapsed();
+        if n > 0 {
+            let referrer = || format!("grant {}", g.id);
+            let refs = &mut self.references;
+            let (conn, sync_id) = (&self.conn, self.sync_id.as_str());
+            refs.check(
+                conn,
+                sync_id,
+                Target::Entitlement,
+                ent.id.clone(),
+                referrer,
+                "entitlement",
+            )?;
+            let principal = format!("{}:{}", pid.resource_type, pid.resource);
+            refs.check(
+                conn,
+                sync_id,
+                Target::Resource,
+                principal,
+                referrer,
+                "principal",
+            )?;
+            let resource = format!("{}:{}", rid.resource_type, rid.resource);
+            refs.check(
+                conn,
+                sync_id,
+                Target::Resource,
+                resource,
+                referrer,
+                "entitlement resource",
+            )?;
+        }
         Ok(self.counts.record(n > 0, |c| &mut c.grants))
     }
 
@@ -290,9 +362,10 @@ impl C1zWriter {
             counts,
             traits: _,
             insert_time,
+            references,
         } = self;
         let checking = Instant::now();
-        let (dangling_references, dangling_examples) = super::dangling::find(&conn, &sync_id)?;
+        let (dangling_references, dangling_examples) = references.finish(&conn, &sync_id)?;
         let check_time = checking.elapsed();
         let finalizing = Instant::now();
         let ended_at = UnixTime::now().to_db_text();
