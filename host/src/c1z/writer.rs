@@ -394,10 +394,16 @@ impl C1zWriter {
         out_temp
             .persist(&target)
             .map_err(|e| C1zError::io("rename the temp file over", &target, e))?;
-        // Make the rename itself durable.
-        File::open(&dir)
-            .and_then(|d| d.sync_all())
-            .map_err(|e| C1zError::io("fsync folder", &dir, e))?;
+        // Make the rename itself durable. The target is already replaced, so a failure here
+        // is a warning: reporting the sync as failed would say the old file is still there.
+        if let Err(e) = File::open(&dir).and_then(|d| d.sync_all()) {
+            tracing::warn!(
+                folder = %dir.display(),
+                error = %e,
+                "the new c1z is in place, but its folder could not be synced to disk; \
+                 a power loss now could bring the previous file back"
+            );
+        }
         drop(db_path);
         Ok(SyncSummary {
             sync_id,
