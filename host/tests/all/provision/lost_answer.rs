@@ -73,6 +73,16 @@ impl Ran {
     fn logged(&self, needle: &str) -> usize {
         self.stderr.matches(needle).count()
     }
+
+    /// How often the connector checked a lost write, found it applied, and re-sent it.
+    fn assert_recovery(&self, checked: usize, confirmed: usize, resent: usize) {
+        let got = (
+            self.logged(CHECKING),
+            self.logged(CONFIRMED),
+            self.logged(RESENDING),
+        );
+        assert_eq!(got, (checked, confirmed, resent), "{}", self.stderr);
+    }
 }
 
 /// Runs a provisioning action (with `extra` host flags) that must succeed
@@ -163,16 +173,7 @@ fn a_create_whose_answer_is_lost_is_looked_up_and_never_posted_twice() {
         [post(email, "Lost", "Answer"), lookup(email)]
     );
     assert_eq!(ran.statuses(), [0, 200], "the POST's answer never arrived");
-    assert_eq!(
-        (
-            ran.logged(CHECKING),
-            ran.logged(CONFIRMED),
-            ran.logged(RESENDING)
-        ),
-        (1, 1, 0),
-        "{}",
-        ran.stderr
-    );
+    ran.assert_recovery(1, 1, 0);
 
     // A later run finds the account instead of making a second one.
     let again = succeeds(&ws, &[], &args);
@@ -234,16 +235,7 @@ fn a_create_dropped_before_it_was_handled_is_posted_exactly_once_more() {
         [posted.clone(), lookup(email), posted]
     );
     assert_eq!(ran.statuses(), [0, 200, 201]);
-    assert_eq!(
-        (
-            ran.logged(CHECKING),
-            ran.logged(CONFIRMED),
-            ran.logged(RESENDING)
-        ),
-        (1, 0, 1),
-        "{}",
-        ran.stderr
-    );
+    ran.assert_recovery(1, 0, 1);
 }
 
 #[test]
@@ -359,16 +351,7 @@ fn a_role_grant_whose_answer_is_lost_is_confirmed_by_a_read_and_not_sent_again()
     );
     assert_eq!(ran.statuses(), [200, 0, 200]);
     assert_eq!(role_of(&ws, &uid), "membership_admin");
-    assert_eq!(
-        (
-            ran.logged(CHECKING),
-            ran.logged(CONFIRMED),
-            ran.logged(RESENDING)
-        ),
-        (1, 1, 0),
-        "{}",
-        ran.stderr
-    );
+    ran.assert_recovery(1, 1, 0);
 
     let again = succeeds(&ws, &[], &args);
     assert_eq!(
@@ -398,16 +381,7 @@ fn a_role_revoke_whose_answer_is_lost_is_confirmed_by_a_read_and_not_sent_again(
     );
     assert_eq!(ran.statuses(), [200, 0, 200]);
     assert_eq!(role_of(&ws, &uid), "restricted_member");
-    assert_eq!(
-        (
-            ran.logged(CHECKING),
-            ran.logged(CONFIRMED),
-            ran.logged(RESENDING)
-        ),
-        (1, 1, 0),
-        "{}",
-        ran.stderr
-    );
+    ran.assert_recovery(1, 1, 0);
 
     let again = succeeds(&ws, &[], &["--revoke-grant", &grant]);
     assert_eq!(again.line, format!("already revoked {grant}"));
@@ -445,16 +419,7 @@ fn role_changes_dropped_before_they_were_handled_are_sent_exactly_once_more() {
         );
         assert_eq!(ran.statuses(), [200, status, 200, 200], "{fault:?}");
         assert_eq!(role_of(&ws, &uid), "membership_admin", "{fault:?}");
-        assert_eq!(
-            (
-                ran.logged(CHECKING),
-                ran.logged(CONFIRMED),
-                ran.logged(RESENDING)
-            ),
-            (1, 0, 1),
-            "{fault:?}: {}",
-            ran.stderr
-        );
+        ran.assert_recovery(1, 0, 1);
     }
 
     let uid = ws.user_with_role("member");
@@ -565,16 +530,7 @@ fn add_then_remove(ws: &Workspace, patch_status: u16, resent: bool) {
         sorted(want.clone()),
         "added once"
     );
-    assert_eq!(
-        (
-            ran.logged(CHECKING),
-            ran.logged(CONFIRMED),
-            ran.logged(RESENDING)
-        ),
-        logs,
-        "{}",
-        ran.stderr
-    );
+    ran.assert_recovery(logs.0, logs.1, logs.2);
 
     let grant = format!("{entitlement}:user:{member}");
     let ran = succeeds(ws, &[], &["--revoke-grant", &grant]);
@@ -588,16 +544,7 @@ fn add_then_remove(ws: &Workspace, patch_status: u16, resent: bool) {
         sorted(want),
         "removed once, the others stay"
     );
-    assert_eq!(
-        (
-            ran.logged(CHECKING),
-            ran.logged(CONFIRMED),
-            ran.logged(RESENDING)
-        ),
-        logs,
-        "{}",
-        ran.stderr
-    );
+    ran.assert_recovery(logs.0, logs.1, logs.2);
 }
 
 #[test]
@@ -646,16 +593,7 @@ fn a_delete_whose_answer_is_lost_is_confirmed_by_a_read_and_not_sent_again() {
     );
     assert_eq!(ran.statuses(), [200, 0, 404]);
     assert!(ws.user(&uid).is_none());
-    assert_eq!(
-        (
-            ran.logged(CHECKING),
-            ran.logged(CONFIRMED),
-            ran.logged(RESENDING)
-        ),
-        (1, 1, 0),
-        "{}",
-        ran.stderr
-    );
+    ran.assert_recovery(1, 1, 0);
 
     let again = succeeds(&ws, &[], &args);
     assert_eq!(again.line, format!("already deleted user {uid}"));
@@ -689,14 +627,5 @@ fn a_delete_dropped_before_it_was_handled_is_sent_exactly_once_more() {
         users_before - 1,
         "one user removed"
     );
-    assert_eq!(
-        (
-            ran.logged(CHECKING),
-            ran.logged(CONFIRMED),
-            ran.logged(RESENDING)
-        ),
-        (1, 0, 1),
-        "{}",
-        ran.stderr
-    );
+    ran.assert_recovery(1, 0, 1);
 }
