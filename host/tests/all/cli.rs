@@ -1,5 +1,6 @@
 //! The `baton-notion` and `baton` binaries, run as a user would.
 
+use std::path::Path;
 use std::process::{Command, Output};
 
 use super::{server, TOKEN};
@@ -13,6 +14,13 @@ fn baton_notion(args: &[&str], token: Option<&str>) -> Output {
         cmd.env("BATON_SCIM_TOKEN", token);
     }
     cmd.output().expect("baton-notion runs")
+}
+
+/// A sync of the server at `base_url` into `file`, with JSON logs.
+fn sync_to(base_url: &str, file: &Path, token: &str) -> Output {
+    let file = file.to_str().unwrap();
+    let args = ["--base-url", base_url, "-f", file, "--log-format", "json"];
+    baton_notion(&args, Some(token))
 }
 
 fn stderr_lines(out: &Output) -> Vec<String> {
@@ -47,17 +55,7 @@ fn sync_then_list_with_baton() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("out.c1z");
     let file = file.to_str().unwrap();
-    let out = baton_notion(
-        &[
-            "--base-url",
-            &server.base_url(),
-            "-f",
-            file,
-            "--log-format",
-            "json",
-        ],
-        Some(TOKEN),
-    );
+    let out = sync_to(&server.base_url(), Path::new(file), TOKEN);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     assert!(!stderr.contains(TOKEN), "the token leaked into the logs");
@@ -99,17 +97,7 @@ fn a_sync_that_saw_duplicates_says_so_in_its_summary() {
     server.enable_anomaly(notion_scim_test_server::Anomaly::DuplicateAcrossPages);
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("out.c1z");
-    let out = baton_notion(
-        &[
-            "--base-url",
-            &server.base_url(),
-            "-f",
-            file.to_str().unwrap(),
-            "--log-format",
-            "json",
-        ],
-        Some(TOKEN),
-    );
+    let out = sync_to(&server.base_url(), &file, TOKEN);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     let lines: Vec<serde_json::Value> = stderr
@@ -142,17 +130,7 @@ fn a_rejected_token_is_one_clear_line_without_the_token() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("x.c1z");
     let wrong = "wrong-secret-value-123";
-    let out = baton_notion(
-        &[
-            "--base-url",
-            &server.base_url(),
-            "-f",
-            file.to_str().unwrap(),
-            "--log-format",
-            "json",
-        ],
-        Some(wrong),
-    );
+    let out = sync_to(&server.base_url(), &file, wrong);
     assert_one_clear_error(&out, "rejected", wrong);
     assert!(!file.exists(), "no c1z is written when validation fails");
 }
