@@ -12,11 +12,10 @@ use crate::baton::connector::types::{
 };
 use crate::error::invalid_argument;
 use crate::notes::Notes;
-use crate::paging::{empty_page, single_page, Listings};
-use crate::scim::model::{from_raw_item, ScimGroup};
+use crate::paging::{empty_page, single_page, Listings, PageItem};
+use crate::scim::model::ScimGroup;
 use crate::scim::{ScimClient, Transport};
 use crate::users;
-use serde_json::value::RawValue;
 
 /// Resource type id of groups.
 pub const TYPE_ID: &str = "group";
@@ -55,22 +54,20 @@ pub fn list_page<T: Transport>(
     token: &str,
     notes: &mut Notes,
 ) -> Result<Page, ConnectorError> {
-    let fetched = listings.page(
-        TYPE_ID,
-        "group",
-        token,
-        |start, count| client.list_groups(start, count),
-        map_item,
-        notes,
-    )?;
-    let mut page = empty_page();
-    for group in fetched.items {
-        page.resources.push(group.resource);
-        page.entitlements.push(group.entitlement);
-        page.grants.extend(group.grants);
+    let fetch = |start, count| client.list_groups(start, count);
+    listings.records(TYPE_ID, "group", token, fetch, map_group, notes)
+}
+
+impl PageItem for MappedGroup {
+    fn id(&self) -> &str {
+        &self.resource.id.resource
     }
-    page.next_page_token = fetched.next_page_token;
-    Ok(page)
+
+    fn add_to(self, page: &mut Page) {
+        page.resources.push(self.resource);
+        page.entitlements.push(self.entitlement);
+        page.grants.extend(self.grants);
+    }
 }
 
 /// `list-entitlements` of one group (reads the group for its name).
@@ -116,16 +113,6 @@ fn fetch_one<T: Transport>(
     group.id = Some(id.to_string());
     map_group(group, notes)
         .ok_or_else(|| invalid_argument(format!("`{id}` is not a valid group id")))
-}
-
-/// Maps one raw `Resources` item; `None` (with a log line) skips it.
-fn map_item(raw: Box<RawValue>, notes: &mut Notes) -> Option<(String, MappedGroup)> {
-    let Some(group) = from_raw_item::<ScimGroup>(&raw) else {
-        notes.warn("skipping a group entry that is not a JSON object");
-        return None;
-    };
-    let group = map_group(group, notes)?;
-    Some((group.resource.id.resource.clone(), group))
 }
 
 /// Maps a SCIM group; only `id` is required.

@@ -30,12 +30,13 @@
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 
+use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 
 use crate::baton::connector::types::{ConnectorError, Page};
 use crate::error::invalid_argument;
 use crate::notes::Notes;
-use crate::scim::model::ListResponse;
+use crate::scim::model::{from_raw_item, ListResponse};
 use crate::scim::PAGE_SIZE;
 
 /// Where a listing stands; everything a page token encodes.
@@ -165,6 +166,14 @@ impl Default for Listings {
     }
 }
 
+/// A listed item mapped to contract records.
+pub trait PageItem {
+    /// The id its listing tells repeats apart by.
+    fn id(&self) -> &str;
+    /// Adds its resource, entitlements and grants to `page`.
+    fn add_to(self, page: &mut Page);
+}
+
 /// One page of mapped items and the token of the next page.
 #[derive(Debug)]
 pub struct Fetched<T> {
@@ -282,6 +291,35 @@ impl Listings {
             items,
             next_page_token: Some(self.issue(type_id, &next)),
         })
+    }
+
+    /// One page of a SCIM listing as contract records: each item is parsed as
+    /// `S` (an item that is not an object is skipped with a warning) and
+    /// mapped by `map`, which logs and returns `None` to skip it.
+    pub fn records<S: DeserializeOwned, M: PageItem>(
+        &mut self,
+        type_id: &str,
+        noun: &str,
+        token: &str,
+        fetch: impl FnOnce(u64, u32) -> Result<ListResponse, ConnectorError>,
+        map: impl Fn(S, &mut Notes) -> Option<M>,
+        notes: &mut Notes,
+    ) -> Result<Page, ConnectorError> {
+        let map_raw = |raw: Box<RawValue>, notes: &mut Notes| {
+            let Some(item) = from_raw_item::<S>(&raw) else {
+                notes.warn(format!("skipping a {noun} entry that is not a JSON object"));
+                return None;
+            };
+            let mapped = map(item, notes)?;
+            Some((mapped.id().to_string(), mapped))
+        };
+        let fetched = self.page(type_id, noun, token, fetch, map_raw, notes)?;
+        let mut page = empty_page();
+        for item in fetched.items {
+            item.add_to(&mut page);
+        }
+        page.next_page_token = fetched.next_page_token;
+        Ok(page)
     }
 
     /// Starts a listing (empty token) or resumes one; returns its cursor.

@@ -9,11 +9,10 @@ use crate::baton::connector::types::{
     ProfileValue, ResourceId, ResourceRecord, ResourceTrait, ResourceType, TraitData, UserTrait,
 };
 use crate::notes::Notes;
-use crate::paging::{empty_page, Listings};
+use crate::paging::{Listings, PageItem};
 use crate::roles;
-use crate::scim::model::{from_raw_item, ScimUser, NOTION_USER_EXTENSION};
+use crate::scim::model::{ScimUser, NOTION_USER_EXTENSION};
 use crate::scim::{ScimClient, Transport};
-use serde_json::value::RawValue;
 
 /// Resource type id of users.
 pub const TYPE_ID: &str = "user";
@@ -84,31 +83,19 @@ pub fn list_page<T: Transport>(
     token: &str,
     notes: &mut Notes,
 ) -> Result<Page, ConnectorError> {
-    let fetched = listings.page(
-        TYPE_ID,
-        "user",
-        token,
-        |start, count| client.list_users(start, count),
-        map_item,
-        notes,
-    )?;
-    let mut page = empty_page();
-    for user in fetched.items {
-        page.resources.push(user.resource);
-        page.grants.extend(user.role_grant);
-    }
-    page.next_page_token = fetched.next_page_token;
-    Ok(page)
+    let fetch = |start, count| client.list_users(start, count);
+    listings.records(TYPE_ID, "user", token, fetch, map_user, notes)
 }
 
-/// Maps one raw `Resources` item; `None` (with a log line) skips it.
-fn map_item(raw: Box<RawValue>, notes: &mut Notes) -> Option<(String, MappedUser)> {
-    let Some(user) = from_raw_item::<ScimUser>(&raw) else {
-        notes.warn("skipping a user entry that is not a JSON object");
-        return None;
-    };
-    let user = map_user(user, notes)?;
-    Some((user.resource.id.resource.clone(), user))
+impl PageItem for MappedUser {
+    fn id(&self) -> &str {
+        &self.resource.id.resource
+    }
+
+    fn add_to(self, page: &mut Page) {
+        page.resources.push(self.resource);
+        page.grants.extend(self.role_grant);
+    }
 }
 
 /// Maps a SCIM user; only `id` and `userName` are required.

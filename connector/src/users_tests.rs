@@ -312,7 +312,20 @@ fn a_bad_page_is_a_bad_response() {
 
 #[test]
 fn non_object_items_are_skipped() {
+    let fake = FakeTransport::new();
+    let body =
+        json!({"totalResults": 2, "Resources": ["u1", {"id": "u2", "userName": "b@x.test"}]});
+    fake.push(200, &body.to_string());
     let mut notes = Notes::new();
-    assert!(map_item(raw_item(&json!("u1")), &mut notes).is_none());
-    assert!(notes.has(LogLevel::Warn, "not a JSON object"));
+    let page = list_page(&client(&fake), &mut Listings::default(), "", &mut notes).unwrap();
+    let ids: Vec<_> = page
+        .resources
+        .iter()
+        .map(|r| r.id.resource.as_str())
+        .collect();
+    assert_eq!(ids, ["u2"]);
+    assert!(notes.has(
+        LogLevel::Warn,
+        "skipping a user entry that is not a JSON object"
+    ));
 }
