@@ -6,6 +6,7 @@ mod health;
 pub mod logging;
 mod modes;
 mod progress;
+mod provisioning;
 pub mod reader;
 mod schema;
 
