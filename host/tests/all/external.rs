@@ -34,26 +34,11 @@ fn resource(kind: &str, id: &str, name: &str) -> Resource {
 }
 
 fn entitlement(on: &Resource, slug: &str) -> Entitlement {
-    Entitlement {
-        id: format!("{}:{slug}", on.id.as_ref().unwrap().key()),
-        resource: Some(on.clone()),
-        slug: slug.into(),
-        display_name: slug.into(),
-        ..Default::default()
-    }
+    Entitlement::on(on, slug)
 }
 
 fn grant(e: &Entitlement, kind: &str, id: &str) -> Grant {
-    let principal = ResourceId::new(kind, id);
-    Grant {
-        id: format!("{}:{}", e.id, principal.key()),
-        entitlement: Some(e.clone()),
-        principal: Some(Resource {
-            id: Some(principal),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
+    Grant::of(e, ResourceId::new(kind, id))
 }
 
 /// Another system's sync: users ext-u1..3 and `clash` (an id the Notion sync also has),

@@ -129,6 +129,40 @@ impl ResourceId {
     }
 }
 
+impl Entitlement {
+    /// An entitlement `slug` on `resource`, with Baton's id `"<type>:<id>:<slug>"` and the
+    /// slug as its display name.
+    pub fn on(resource: &Resource, slug: &str) -> Entitlement {
+        let key = resource
+            .id
+            .as_ref()
+            .map(ResourceId::key)
+            .unwrap_or_default();
+        Entitlement {
+            id: format!("{key}:{slug}"),
+            resource: Some(resource.clone()),
+            slug: slug.into(),
+            display_name: slug.into(),
+            ..Default::default()
+        }
+    }
+}
+
+impl Grant {
+    /// `entitlement` granted to `principal`, with Baton's id `"<entitlement id>:<type>:<id>"`.
+    pub fn of(entitlement: &Entitlement, principal: ResourceId) -> Grant {
+        Grant {
+            id: format!("{}:{}", entitlement.id, principal.key()),
+            entitlement: Some(entitlement.clone()),
+            principal: Some(Resource {
+                id: Some(principal),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+}
+
 /// `c1.connector.v2.ExternalId` (deprecated, still decoded).
 #[derive(Clone, PartialEq, prost::Message)]
 pub struct ExternalId {
