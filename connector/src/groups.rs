@@ -12,7 +12,7 @@ use crate::baton::connector::types::{
 };
 use crate::error::invalid_argument;
 use crate::notes::Notes;
-use crate::paging::{empty_page, single_page, Listings, PageItem};
+use crate::paging::{empty_page, single_page, Listings, PageItem, Requests};
 use crate::scim::model::ScimGroup;
 use crate::scim::{ScimClient, Transport};
 use crate::users;
@@ -54,8 +54,11 @@ pub fn list_page<T: Transport>(
     token: &str,
     notes: &mut Notes,
 ) -> Result<Page, ConnectorError> {
-    let fetch = |start, count| client.list_groups(start, count);
-    listings.records(TYPE_ID, "group", token, fetch, map_group, notes)
+    let requests = Requests {
+        fetch: |start, count| client.list_groups(start, count),
+        prefetch: |start, count| client.prefetch_groups(start, count),
+    };
+    listings.records(TYPE_ID, "group", token, requests, map_group, notes)
 }
 
 impl PageItem for MappedGroup {

@@ -174,6 +174,26 @@ pub trait PageItem {
     fn add_to(self, page: &mut Page);
 }
 
+/// The requests of a listing: `fetch` gets the page at a `startIndex` with a
+/// count; `prefetch` sends that request ahead (see `Transport::prefetch`).
+pub struct Requests<F, P> {
+    /// Makes the request and parses the answer.
+    pub fetch: F,
+    /// Sends the request early; may do nothing.
+    pub prefetch: P,
+}
+
+#[cfg(test)]
+impl<F> Requests<F, fn(u64, u32)> {
+    /// Requests that are never sent ahead.
+    pub fn only(fetch: F) -> Self {
+        Requests {
+            fetch,
+            prefetch: |_, _| {},
+        }
+    }
+}
+
 /// One page of mapped items and the token of the next page.
 #[derive(Debug)]
 pub struct Fetched<T> {
@@ -197,23 +217,44 @@ impl Listings {
 
     /// Fetches one page of a paged SCIM listing.
     ///
-    /// `fetch` makes the request for a `startIndex` and a count; `map` turns
-    /// a raw item into `(id, item)` or returns `None` (after logging) to skip
-    /// it. `noun` names items in log lines (`user`, `group`).
+    /// `requests.fetch` makes the request for a `startIndex` and a count;
+    /// `map` turns a raw item into `(id, item)` or returns `None` (after
+    /// logging) to skip it. `noun` names items in log lines (`user`, `group`).
+    /// `requests.prefetch` is given the next request before the items are
+    /// mapped, when the total already says the listing goes on; it is exactly
+    /// the request the call with the returned token makes.
     pub fn page<T>(
         &mut self,
         type_id: &str,
         noun: &str,
         token: &str,
-        fetch: impl FnOnce(u64, u32) -> Result<ListResponse, ConnectorError>,
+        requests: Requests<
+            impl FnOnce(u64, u32) -> Result<ListResponse, ConnectorError>,
+            impl FnOnce(u64, u32),
+        >,
         mut map: impl FnMut(Box<RawValue>, &mut Notes) -> Option<(String, T)>,
         notes: &mut Notes,
     ) -> Result<Fetched<T>, ConnectorError> {
         let cursor = self.begin(type_id, token, notes)?;
-        let page = fetch(cursor.start_index, self.page_size)?;
+        let page = (requests.fetch)(cursor.start_index, self.page_size)?;
         let len = page.resources.len() as u64;
         note_anomalies(&cursor, &page, noun, notes);
+        let next = cursor.advance(len, page.total_results);
+        let page_size = self.page_size;
         let listing = self.by_type.entry(type_id.to_string()).or_default();
+        if listing.budget.is_none() && len > 0 {
+            listing.budget = next.total.map(|t| budget(t, page_size));
+        }
+        let budget = listing.budget.unwrap_or(u64::MAX);
+        // With a total, whether the listing goes on does not depend on the
+        // items (rules 2, 4, 5): ask for the next page now, so that the server
+        // prepares it while this one is mapped and handed back.
+        let goes_on = next.total.is_some_and(|t| next.received < t)
+            && next.received < budget
+            && next.received < self.max_items;
+        if len > 0 && goes_on {
+            (requests.prefetch)(next.start_index, page_size);
+        }
         let (mut items, mut repeats) = (Vec::new(), 0u64);
         for raw in page.resources {
             let Some((id, item)) = map(raw, notes) else {
@@ -246,12 +287,6 @@ impl Listings {
             }
             return Ok(self.done(type_id, noun, items, notes));
         }
-        let next = cursor.advance(len, page.total_results);
-        let page_size = self.page_size;
-        if listing.budget.is_none() {
-            listing.budget = next.total.map(|t| budget(t, page_size));
-        }
-        let budget = listing.budget.unwrap_or(u64::MAX);
         // `Some(warning)` ends the listing; the warning is `None` for rule 2,
         // the normal end.
         let stop = match next.total {
@@ -301,7 +336,10 @@ impl Listings {
         type_id: &str,
         noun: &str,
         token: &str,
-        fetch: impl FnOnce(u64, u32) -> Result<ListResponse, ConnectorError>,
+        requests: Requests<
+            impl FnOnce(u64, u32) -> Result<ListResponse, ConnectorError>,
+            impl FnOnce(u64, u32),
+        >,
         map: impl Fn(S, &mut Notes) -> Option<M>,
         notes: &mut Notes,
     ) -> Result<Page, ConnectorError> {
@@ -313,7 +351,7 @@ impl Listings {
             let mapped = map(item, notes)?;
             Some((mapped.id().to_string(), mapped))
         };
-        let fetched = self.page(type_id, noun, token, fetch, map_raw, notes)?;
+        let fetched = self.page(type_id, noun, token, requests, map_raw, notes)?;
         let mut page = empty_page();
         for item in fetched.items {
             item.add_to(&mut page);

@@ -40,13 +40,16 @@ struct Run {
     valid: u64,
     /// Ids kept, in order.
     kept: Vec<String>,
+    /// `startIndex` of each request sent ahead.
+    sent_ahead: Vec<u64>,
     /// The first total in effect after a non-empty page (what sets the budget).
     first_total: Option<u64>,
     notes: Notes,
 }
 
 /// Runs a listing against `server` (request number, startIndex, count) and
-/// fails the test if it takes more than `limit` requests.
+/// fails the test if it takes more than `limit` requests, or if a page sent
+/// ahead is not exactly the next request (or the listing ends after it).
 fn drive(
     listings: &mut Listings,
     limit: usize,
@@ -57,27 +60,37 @@ fn drive(
         lens: Vec::new(),
         valid: 0,
         kept: Vec::new(),
+        sent_ahead: Vec::new(),
         first_total: None,
         notes: Notes::new(),
     };
     let (mut token, mut total) = (String::new(), None);
+    // The request sent ahead on the previous page, if any.
+    let mut sent_ahead: Option<(u64, u32)> = None;
     loop {
         let i = run.starts.len();
         assert!(i < limit, "the listing did not stop after {limit} requests");
         let mut got = None;
+        let mut ahead = None;
         let fetched = listings
             .page(
                 "user",
                 "user",
                 &token,
-                |start, count| {
-                    let a = server(i, start, count);
-                    got = Some((start, a.clone()));
-                    Ok(ListResponse {
-                        total_results: a.total,
-                        items_per_page: a.per_page,
-                        resources: a.items.iter().map(|n| raw_item(&item(n))).collect(),
-                    })
+                Requests {
+                    fetch: |start, count| {
+                        if let Some(prefetched) = sent_ahead {
+                            assert_eq!(prefetched, (start, count), "the page sent ahead");
+                        }
+                        let a = server(i, start, count);
+                        got = Some((start, a.clone()));
+                        Ok(ListResponse {
+                            total_results: a.total,
+                            items_per_page: a.per_page,
+                            resources: a.items.iter().map(|n| raw_item(&item(n))).collect(),
+                        })
+                    },
+                    prefetch: |start, count| ahead = Some((start, count)),
                 },
                 |raw, _| {
                     let id = raw_item_id(&raw)?;
@@ -95,9 +108,14 @@ fn drive(
             run.first_total = total;
         }
         run.kept.extend(fetched.items);
+        sent_ahead = ahead;
+        run.sent_ahead.extend(ahead.map(|(start, _)| start));
         match fetched.next_page_token {
             Some(next) => token = next,
-            None => return run,
+            None => {
+                assert_eq!(sent_ahead, None, "a page was sent ahead after the last one");
+                return run;
+            }
         }
     }
 }
@@ -114,6 +132,20 @@ fn scripted(pages: Vec<Answer>) -> Run {
     drive(&mut Listings::default(), 50, |i, _, _| {
         pages.get(i).cloned().unwrap_or_else(|| answer(None, []))
     })
+}
+
+#[test]
+fn with_a_total_each_next_page_is_sent_ahead_and_none_after_the_last() {
+    let run = scripted(vec![
+        answer(Some(250), 0..100),
+        answer(Some(250), 100..200),
+        answer(Some(250), 200..250),
+    ]);
+    assert_eq!(run.starts, vec![1, 101, 201]);
+    assert_eq!(run.sent_ahead, vec![101, 201]);
+    // Without a total, going on depends on the items: nothing is sent ahead.
+    let run = scripted(vec![answer(None, 0..100), answer(None, 100..130)]);
+    assert_eq!((run.starts.len(), run.sent_ahead.len()), (3, 0));
 }
 
 #[test]
@@ -321,7 +353,7 @@ fn prop_paging_tokens_never_panic() {
             "user",
             "user",
             &token,
-            |_, _| Ok(ListResponse::default()),
+            Requests::only(|_, _| Ok(ListResponse::default())),
             |_, _| None::<(String, ())>,
             &mut notes,
         );

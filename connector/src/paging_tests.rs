@@ -75,7 +75,7 @@ fn run(script: &Script) -> (Vec<u64>, Vec<String>, Notes) {
                 "user",
                 "user",
                 &token,
-                |start, _| {
+                Requests::only(|start, _| {
                     starts.push(start);
                     let (total, ids) = script.pages.get(i).cloned().unwrap_or_default();
                     Ok(ListResponse {
@@ -86,7 +86,7 @@ fn run(script: &Script) -> (Vec<u64>, Vec<String>, Notes) {
                             .collect(),
                         ..Default::default()
                     })
-                },
+                }),
                 |raw, _| {
                     let id = raw_item_id(&raw)?;
                     (id != "bad").then(|| (id.clone(), id))
@@ -226,7 +226,14 @@ fn memory_is_trusted_only_for_the_last_issued_token() {
         Some((id.clone(), id))
     };
     let first = listings
-        .page("user", "user", "", page(ids(0..100)), map, &mut notes)
+        .page(
+            "user",
+            "user",
+            "",
+            Requests::only(page(ids(0..100))),
+            map,
+            &mut notes,
+        )
         .unwrap();
     let token = first.next_page_token.unwrap();
     // A retry of the same token keeps the memory: u5 is a repeat.
@@ -235,7 +242,7 @@ fn memory_is_trusted_only_for_the_last_issued_token() {
             "user",
             "user",
             &token,
-            page(vec!["u5".into()]),
+            Requests::only(page(vec!["u5".into()])),
             map,
             &mut notes,
         )
@@ -253,7 +260,7 @@ fn memory_is_trusted_only_for_the_last_issued_token() {
             "user",
             "user",
             &foreign,
-            page(vec!["u5".into()]),
+            Requests::only(page(vec!["u5".into()])),
             map,
             &mut notes,
         )
@@ -267,7 +274,7 @@ fn memory_is_trusted_only_for_the_last_issued_token() {
             "group",
             "group",
             "",
-            page(vec!["u5".into()]),
+            Requests::only(page(vec!["u5".into()])),
             map,
             &mut notes,
         )
@@ -289,16 +296,23 @@ fn failed_fetch_keeps_the_token_usable() {
     };
     let map = |raw: Box<RawValue>, _: &mut Notes| Some((raw_item_id(&raw)?, ()));
     let token = listings
-        .page("user", "user", "", ok, map, &mut notes)
+        .page("user", "user", "", Requests::only(ok), map, &mut notes)
         .unwrap()
         .next_page_token
         .unwrap();
     let failing = |_, _| Err(crate::error::internal("boom"));
     assert!(listings
-        .page("user", "user", &token, failing, map, &mut notes)
+        .page(
+            "user",
+            "user",
+            &token,
+            Requests::only(failing),
+            map,
+            &mut notes
+        )
         .is_err());
     let retry = listings
-        .page("user", "user", &token, ok, map, &mut notes)
+        .page("user", "user", &token, Requests::only(ok), map, &mut notes)
         .unwrap();
     // Same memory as before the failure: `a` is recognised as a repeat.
     assert_eq!(retry.items.len(), 1);

@@ -9,7 +9,7 @@ use crate::baton::connector::types::{
     ProfileValue, ResourceId, ResourceRecord, ResourceTrait, ResourceType, TraitData, UserTrait,
 };
 use crate::notes::Notes;
-use crate::paging::{Listings, PageItem};
+use crate::paging::{Listings, PageItem, Requests};
 use crate::roles;
 use crate::scim::model::{ScimUser, NOTION_USER_EXTENSION};
 use crate::scim::{ScimClient, Transport};
@@ -83,8 +83,11 @@ pub fn list_page<T: Transport>(
     token: &str,
     notes: &mut Notes,
 ) -> Result<Page, ConnectorError> {
-    let fetch = |start, count| client.list_users(start, count);
-    listings.records(TYPE_ID, "user", token, fetch, map_user, notes)
+    let requests = Requests {
+        fetch: |start, count| client.list_users(start, count),
+        prefetch: |start, count| client.prefetch_users(start, count),
+    };
+    listings.records(TYPE_ID, "user", token, requests, map_user, notes)
 }
 
 impl PageItem for MappedUser {

@@ -110,11 +110,20 @@ pub struct HttpResponse {
 pub trait Transport {
     /// Sends `request` (with its body, if any) and reads the whole answer.
     fn send(&self, request: &HttpRequest) -> Result<HttpResponse, ConnectorError>;
+
+    /// Sends a GET that a later [`send`](Self::send) of the same request will
+    /// want, so that the server works on it meanwhile. A transport that cannot
+    /// send ahead ignores it; the later `send` then sends as usual.
+    fn prefetch(&self, _request: &HttpRequest) {}
 }
 
 impl<T: Transport + ?Sized> Transport for &T {
     fn send(&self, request: &HttpRequest) -> Result<HttpResponse, ConnectorError> {
         (**self).send(request)
+    }
+
+    fn prefetch(&self, request: &HttpRequest) {
+        (**self).prefetch(request)
     }
 }
 
@@ -202,7 +211,12 @@ impl<T: Transport> ScimClient<T> {
 
     /// `GET /Users?startIndex=<start>&count=<count>`.
     pub fn list_users(&self, start_index: u64, count: u32) -> Result<ListResponse, ConnectorError> {
-        self.list(&format!("/Users?startIndex={start_index}&count={count}"))
+        self.list(&users_page(start_index, count))
+    }
+
+    /// Sends [`list_users`](Self::list_users) ahead of the call that will read it.
+    pub fn prefetch_users(&self, start_index: u64, count: u32) {
+        self.prefetch(&users_page(start_index, count));
     }
 
     /// `GET /Groups?startIndex=<start>&count=<count>`.
@@ -211,7 +225,12 @@ impl<T: Transport> ScimClient<T> {
         start_index: u64,
         count: u32,
     ) -> Result<ListResponse, ConnectorError> {
-        self.list(&format!("/Groups?startIndex={start_index}&count={count}"))
+        self.list(&groups_page(start_index, count))
+    }
+
+    /// Sends [`list_groups`](Self::list_groups) ahead of the call that will read it.
+    pub fn prefetch_groups(&self, start_index: u64, count: u32) {
+        self.prefetch(&groups_page(start_index, count));
     }
 
     /// `GET /Users/<id>`, read fresh every time.
@@ -346,6 +365,11 @@ impl<T: Transport> ScimClient<T> {
         ))
     }
 
+    fn prefetch(&self, path_and_query: &str) {
+        let request = self.request(HttpMethod::Get, path_and_query.to_string(), None);
+        self.transport.prefetch(&request);
+    }
+
     fn list(&self, path_and_query: &str) -> Result<ListResponse, ConnectorError> {
         let request = self.request(HttpMethod::Get, path_and_query.to_string(), None);
         let response = self.call(&request)?;
@@ -404,6 +428,14 @@ impl<T: Transport> ScimClient<T> {
         );
         Err(Failure::status(error, response.status))
     }
+}
+
+fn users_page(start_index: u64, count: u32) -> String {
+    format!("/Users?startIndex={start_index}&count={count}")
+}
+
+fn groups_page(start_index: u64, count: u32) -> String {
+    format!("/Groups?startIndex={start_index}&count={count}")
 }
 
 fn user_path(id: &str) -> String {

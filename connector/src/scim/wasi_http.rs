@@ -2,14 +2,19 @@
 //!
 //! One call sends one request (writing its body, if any, in chunks of at most
 //! 4096 bytes) and blocks until the whole answer body has arrived;
-//! there is no retry, redirect following or caching here. Transport failures
+//! there is no retry, redirect following or caching here. The one exception
+//! to "one call, one request" is [`Transport::prefetch`]: the next page of a
+//! listing is sent before the current one is mapped and handed back, and the
+//! call that asks for it takes its answer instead of sending it again. Transport failures
 //! (`error-code`) become `unavailable` or `deadline-exceeded` so that the host
 //! retries them, except the few that cannot heal by waiting.
 
+use std::cell::RefCell;
+
 use wasi::http::outgoing_handler;
 use wasi::http::types::{
-    ErrorCode, Fields, IncomingBody, IncomingResponse, Method, OutgoingBody, OutgoingRequest,
-    Scheme,
+    ErrorCode, Fields, FutureIncomingResponse, IncomingBody, IncomingResponse, Method,
+    OutgoingBody, OutgoingRequest, Scheme,
 };
 use wasi::io::streams::{Error as StreamFailure, StreamError};
 
@@ -28,8 +33,34 @@ const WRITE_CHUNK: usize = 4096;
 /// Sends requests through the host's `wasi:http` implementation.
 pub struct WasiHttp;
 
+thread_local! {
+    /// The request sent ahead by [`Transport::prefetch`], and its answer to come.
+    /// One at most: a newer prefetch drops (and so cancels) an older one.
+    static PREFETCHED: RefCell<Option<(HttpRequest, FutureIncomingResponse)>> =
+        const { RefCell::new(None) };
+}
+
 impl Transport for WasiHttp {
     fn send(&self, request: &HttpRequest) -> Result<HttpResponse, ConnectorError> {
+        let ahead = PREFETCHED.with(|slot| {
+            let mut slot = slot.borrow_mut();
+            match slot.take() {
+                Some((sent, future)) if sent == *request => Some(future),
+                other => {
+                    *slot = other;
+                    None
+                }
+            }
+        });
+        if let Some(future) = ahead {
+            match wait(future) {
+                Ok(response) => return read_response(response),
+                // It was sent under the previous call's time limit; this call
+                // has its own, so it sends once more rather than fail early.
+                Err(e) if e.kind == ErrorKind::DeadlineExceeded => {}
+                Err(e) => return Err(e),
+            }
+        }
         let outgoing = build(request)?;
         // The body handle must be taken before the request is handed over.
         let body = match &request.body {
@@ -44,20 +75,37 @@ impl Transport for WasiHttp {
         if let (Some(body), Some(bytes)) = (body, &request.body) {
             write_body(body, bytes)?;
         }
-        let response = loop {
-            // The pollable is a child of the future: drop it before the future.
-            let pollable = future.subscribe();
-            pollable.block();
-            drop(pollable);
-            match future.get() {
-                Some(Ok(Ok(response))) => break response,
-                Some(Ok(Err(code))) => return Err(transport_error(&code)),
-                Some(Err(())) => return Err(internal("wasi:http response was already taken")),
-                None => continue,
-            }
+        read_response(wait(future)?)
+    }
+
+    fn prefetch(&self, request: &HttpRequest) {
+        if request.method != HttpMethod::Get || request.body.is_some() {
+            return;
+        }
+        // A request that cannot even be started is left to the later `send`,
+        // which fails the same way and reports it.
+        let Ok(outgoing) = build(request) else {
+            return;
         };
-        drop(future);
-        read_response(response)
+        if let Ok(future) = outgoing_handler::handle(outgoing, None) {
+            PREFETCHED.with(|slot| *slot.borrow_mut() = Some((request.clone(), future)));
+        }
+    }
+}
+
+/// Blocks until the response head has arrived.
+fn wait(future: FutureIncomingResponse) -> Result<IncomingResponse, ConnectorError> {
+    loop {
+        // The pollable is a child of the future: drop it before the future.
+        let pollable = future.subscribe();
+        pollable.block();
+        drop(pollable);
+        match future.get() {
+            Some(Ok(Ok(response))) => return Ok(response),
+            Some(Ok(Err(code))) => return Err(transport_error(&code)),
+            Some(Err(())) => return Err(internal("wasi:http response was already taken")),
+            None => continue,
+        }
     }
 }
 
