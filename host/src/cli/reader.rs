@@ -15,7 +15,7 @@
 mod args;
 mod diff;
 mod help;
-mod json;
+pub(crate) mod json;
 mod lookups;
 mod principals;
 mod rows;

@@ -7,8 +7,8 @@
 
 use serde_json::{json, Map, Value};
 
+use super::reader::json;
 use crate::bindings::types::{Capability, ConnectorMetadata, CredentialOption};
-use crate::c1z::proto::resource_type::Trait;
 use crate::sync::encode;
 
 const CAPABILITIES_TYPE: &str = "type.googleapis.com/c1.connector.v2.ConnectorCapabilities";
@@ -55,7 +55,7 @@ pub fn capabilities(metadata: &ConnectorMetadata) -> Value {
             caps.extend(rt.capabilities.iter().map(|c| capability(*c)));
             all.extend(caps.iter().copied());
             json!({
-                "resourceType": resource_type(&encode::resource_type(rt)),
+                "resourceType": json::resource_type(&encode::resource_type(rt)).to_value(),
                 "capabilities": names(caps),
                 "permissions": {},
             })
@@ -82,37 +82,6 @@ pub fn capabilities(metadata: &ConnectorMetadata) -> Value {
         "connectorCapabilities": names(all),
         "credentialDetails": credential_details,
     })
-}
-
-/// A `ResourceType` message as protojson.
-fn resource_type(rt: &crate::c1z::proto::ResourceType) -> Value {
-    let mut out = Map::new();
-    out.insert("id".into(), json!(rt.id));
-    if !rt.display_name.is_empty() {
-        out.insert("displayName".into(), json!(rt.display_name));
-    }
-    let traits: Vec<&str> = rt
-        .traits
-        .iter()
-        .filter_map(|t| Trait::try_from(*t).ok())
-        .map(|t| t.as_str_name())
-        .collect();
-    if !traits.is_empty() {
-        out.insert("traits".into(), json!(traits));
-    }
-    // Only empty marker annotations (SkipEntitlements, SkipGrants) are produced here.
-    let annotations: Vec<Value> = rt
-        .annotations
-        .iter()
-        .map(|a| json!({"@type": a.type_url}))
-        .collect();
-    if !annotations.is_empty() {
-        out.insert("annotations".into(), json!(annotations));
-    }
-    if !rt.description.is_empty() {
-        out.insert("description".into(), json!(rt.description));
-    }
-    Value::Object(out)
 }
 
 /// The `config` output: the `c1.config.v1.Configuration` a platform uses to

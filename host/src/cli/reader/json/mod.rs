@@ -66,6 +66,27 @@ impl J {
     }
 }
 
+impl J {
+    /// The same value as a `serde_json::Value`, for output that is printed
+    /// pretty (object keys are then ordered as `serde_json` orders them).
+    pub fn to_value(&self) -> serde_json::Value {
+        use serde_json::Value as V;
+        match self {
+            J::Null => V::Null,
+            J::Bool(b) => V::Bool(*b),
+            J::Num(n) => serde_json::from_str(n).unwrap_or_else(|_| V::String(n.clone())),
+            J::Str(s) => V::String(s.clone()),
+            J::Arr(items) => V::Array(items.iter().map(J::to_value).collect()),
+            J::Obj(fields) => V::Object(
+                fields
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.to_value()))
+                    .collect(),
+            ),
+        }
+    }
+}
+
 /// Builds a protojson object, skipping default values.
 #[derive(Default)]
 pub struct Obj(Vec<(String, J)>);
