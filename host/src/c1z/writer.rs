@@ -98,7 +98,7 @@ impl C1zWriter {
             "PRAGMA journal_mode = MEMORY;
              PRAGMA synchronous = OFF;
              PRAGMA locking_mode = EXCLUSIVE;
-             PRAGMA cache_size = -16384;", // 16 MiB: a bigger cache was no faster and doubled peak RSS
+             PRAGMA cache_size = -8192;", // 8 MiB: 16, 32 and 64 MiB were no faster and only raised peak RSS
         )?;
         conn.execute_batch("BEGIN")?;
         conn.execute_batch(schema::TABLES)?;
