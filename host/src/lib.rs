@@ -11,6 +11,8 @@
 pub mod bindings;
 pub mod c1z;
 pub mod cli;
+#[cfg(test)]
+mod prop_support;
 pub mod provision;
 pub mod redact;
 pub mod runtime;

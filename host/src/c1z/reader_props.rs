@@ -19,36 +19,12 @@ use proptest::collection::vec;
 use proptest::option;
 use proptest::prelude::*;
 use proptest::sample::{select, Index};
-use proptest::test_runner::{Config, TestRunner};
 use rusqlite::types::Value as Sql;
 
 use super::props_db::{build, row, Cell, Row};
 use super::*;
 use crate::c1z::{EntitlementFilter, GrantFilter, ResourceFilter};
-
-/// Runs `check` on `PROPTEST_CASES` (else `default`) values of `strategy`;
-/// a failure panics with the shrunk input.
-fn run<S: Strategy>(default: u32, strategy: S, check: impl Fn(&S::Value))
-where
-    S::Value: std::fmt::Debug,
-{
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.trim().parse().ok());
-    let config = Config {
-        cases: cases.unwrap_or(default),
-        // Failures are reported with their input; no regression files are written.
-        failure_persistence: None,
-        ..Config::default()
-    };
-    let result = TestRunner::new(config).run(&strategy, |v| {
-        check(&v);
-        Ok(())
-    });
-    if let Err(e) = result {
-        panic!("{e}");
-    }
-}
+use crate::prop_support::run;
 
 /// The committed seeds and the small Go fixtures, by name.
 fn seeds() -> &'static [(String, Vec<u8>)] {

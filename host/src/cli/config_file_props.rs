@@ -19,33 +19,11 @@ use clap::FromArgMatches;
 use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::sample::select;
-use proptest::test_runner::{Config, TestRunner};
 
 use super::*;
 use crate::bindings::types::{ConfigField, ConnectorMetadata};
 use crate::cli::connector::{command as baton_notion, HostArgs};
-
-/// Runs `check` on `PROPTEST_CASES` (else `default`) values of `strategy`.
-fn run<S: Strategy>(default: u32, strategy: S, check: impl Fn(&S::Value))
-where
-    S::Value: std::fmt::Debug,
-{
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.trim().parse().ok());
-    let config = Config {
-        cases: cases.unwrap_or(default),
-        failure_persistence: None,
-        ..Config::default()
-    };
-    let result = TestRunner::new(config).run(&strategy, |v| {
-        check(&v);
-        Ok(())
-    });
-    if let Err(e) = result {
-        panic!("{e}");
-    }
-}
+use crate::prop_support::run;
 
 /// The files of `tests/corpus/<dir>`, sorted, as text.
 fn corpus(dir: &str) -> Vec<(String, String)> {
