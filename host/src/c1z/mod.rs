@@ -29,7 +29,7 @@ pub use container::{MAGIC_V1, MAGIC_V3};
 pub use error::C1zError;
 pub use listing::{EntitlementFilter, GrantFilter, Objects, ResourceFilter};
 pub use reader::{C1zReader, SyncRun};
-pub use temp::remove_temp_files_before_exit;
+pub use temp::{claim_exit, remove_temp_files_before_exit};
 pub use writer::{C1zWriter, SyncSummary};
 
 /// Objects a [`C1zWriter`] stored so far, and duplicates it skipped.

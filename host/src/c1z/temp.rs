@@ -107,6 +107,15 @@ pub fn remove_temp_files_before_exit() -> bool {
     replaced
 }
 
+/// Takes the same lock for good before a normal exit. A signal handler that
+/// comes later then blocks instead of reporting an interruption of a run that
+/// is over (and racing its exit code against this one); a handler that came
+/// first holds the lock, so this blocks until the handler's exit. Either way
+/// the exit code and the last log line agree.
+pub fn claim_exit() {
+    std::mem::forget(registry());
+}
+
 /// Removes temp files for `target_name` in `dir` left by processes that no
 /// longer exist. Files of live processes (another sync in progress) stay.
 pub(crate) fn remove_stale(dir: &Path, target_name: &str) {

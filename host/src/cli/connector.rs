@@ -112,13 +112,15 @@ fn per_second(raw: &str) -> Result<f64, String> {
 /// Entry point of the `baton-notion` binary.
 pub fn main() -> ExitCode {
     super::exit_cleanly_on_signal();
-    match run(std::env::args_os().collect()) {
+    let code = match run(std::env::args_os().collect()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             logging::report_error(&e);
             ExitCode::FAILURE
         }
-    }
+    };
+    crate::c1z::claim_exit();
+    code
 }
 
 fn run(args: Vec<OsString>) -> anyhow::Result<()> {

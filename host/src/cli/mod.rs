@@ -14,7 +14,9 @@ mod schema;
 /// or 143). The target c1z is only ever replaced by an atomic rename, so an
 /// interrupted sync leaves the previous file exactly as it was, and this
 /// leaves nothing else behind. A signal that comes after the rename (the
-/// sync had finished) says so, as the file is then the new one.
+/// sync had finished) says so, as the file is then the new one; one that
+/// comes after `main` has claimed its exit ([`crate::c1z::claim_exit`]) is
+/// ignored, so the exit code and the last log line always agree.
 pub fn exit_cleanly_on_signal() {
     std::thread::spawn(|| {
         let Ok(rt) = tokio::runtime::Builder::new_current_thread()
