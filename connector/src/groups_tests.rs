@@ -2,8 +2,7 @@
 
 use super::*;
 use crate::baton::connector::types::{ErrorKind, LogLevel};
-use crate::config::Config;
-use crate::scim::fake::FakeTransport;
+use crate::scim::fake::{client, FakeTransport};
 use crate::scim::model::{from_raw_item, raw_item};
 use serde_json::json;
 use serde_json::Value;
@@ -93,17 +92,6 @@ fn group_without_id_is_skipped() {
     let (group, notes) = map(json!({"displayName": "Orphans"}));
     assert!(group.is_none());
     assert!(notes.has(LogLevel::Warn, "without an id (displayName \"Orphans\")"));
-}
-
-fn client(fake: &FakeTransport) -> ScimClient<&FakeTransport> {
-    let base_url = crate::config::parse_base_url("http://127.0.0.1:1").unwrap();
-    ScimClient::new(
-        fake,
-        &Config {
-            token: "t".into(),
-            base_url,
-        },
-    )
 }
 
 #[test]

@@ -2,8 +2,7 @@
 
 use super::*;
 use crate::baton::connector::types::{ErrorKind, LogLevel};
-use crate::config::Config;
-use crate::scim::fake::FakeTransport;
+use crate::scim::fake::{client, FakeTransport};
 use crate::scim::model::{from_raw_item, raw_item};
 use serde_json::json;
 use serde_json::Value;
@@ -237,17 +236,6 @@ fn user_name_is_the_fallback_primary_email() {
         }]
     );
     assert_eq!(t.profile.len(), 1, "only email: {:?}", t.profile);
-}
-
-fn client(fake: &FakeTransport) -> ScimClient<&FakeTransport> {
-    let base_url = crate::config::parse_base_url("http://127.0.0.1:1/scim/v2").unwrap();
-    ScimClient::new(
-        fake,
-        &Config {
-            token: "t".into(),
-            base_url,
-        },
-    )
 }
 
 fn users_body(total: u64, range: std::ops::Range<u32>) -> String {

@@ -4,22 +4,8 @@
 use serde_json::{json, Value};
 
 use crate::baton::connector::types::{EntitlementRef, Grant, ResourceId};
-use crate::config::Config;
-use crate::scim::fake::FakeTransport;
+pub use crate::scim::fake::client;
 use crate::scim::model::NOTION_USER_EXTENSION;
-use crate::scim::ScimClient;
-
-/// A client for `http://127.0.0.1:1/scim/v2` over `fake`.
-pub fn client(fake: &FakeTransport) -> ScimClient<&FakeTransport> {
-    let base_url = crate::config::parse_base_url("http://127.0.0.1:1/scim/v2").unwrap();
-    ScimClient::new(
-        fake,
-        &Config {
-            token: "secret-token-123".into(),
-            base_url,
-        },
-    )
-}
 
 /// A SCIM user with an optional role and an `active` flag.
 pub fn user_json(id: &str, role: Option<&str>, active: bool) -> Value {

@@ -92,3 +92,16 @@ impl Transport for FakeTransport {
         })
     }
 }
+
+/// The bearer token of [`client`]; tests check it never shows in errors.
+pub const TOKEN: &str = "secret-token-123";
+
+/// A client for `http://127.0.0.1:1/scim/v2` over `fake`.
+pub fn client(fake: &FakeTransport) -> super::ScimClient<&FakeTransport> {
+    let base_url = crate::config::parse_base_url("http://127.0.0.1:1/scim/v2").unwrap();
+    let config = crate::config::Config {
+        token: TOKEN.into(),
+        base_url,
+    };
+    super::ScimClient::new(fake, &config)
+}

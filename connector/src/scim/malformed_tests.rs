@@ -1,23 +1,13 @@
 //! Malformed answers: each gives a `bad-response` error that names the
 //! request and never the token, or a skipped item with a warning.
 
-use super::fake::FakeTransport;
+use super::fake::{client, FakeTransport, TOKEN};
 use super::*;
 use crate::baton::connector::types::LogLevel;
 use crate::notes::Notes;
 use crate::paging::Listings;
 
-const TOKEN: &str = "secret-token-123";
 const USERS_P1: &str = "GET /Users?startIndex=1&count=100";
-
-fn client(fake: &FakeTransport) -> ScimClient<&FakeTransport> {
-    let base_url = crate::config::parse_base_url("http://127.0.0.1:1/scim/v2").unwrap();
-    let config = Config {
-        token: TOKEN.into(),
-        base_url,
-    };
-    ScimClient::new(fake, &config)
-}
 
 /// The error of listing the first page of users over one scripted answer.
 fn list_error(content_type: Option<&str>, body: &[u8]) -> ConnectorError {

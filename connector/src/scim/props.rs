@@ -16,7 +16,7 @@ use proptest::prelude::*;
 use proptest::sample::select;
 use serde_json::{Map, Value};
 
-use super::fake::FakeTransport;
+use super::fake::{client, FakeTransport, TOKEN};
 use super::model::{
     from_item, from_raw_item, ListResponse, ScimGroup, ScimUser, NOTION_USER_EXTENSION,
 };
@@ -27,17 +27,6 @@ use crate::paging::Listings;
 use crate::prop_support;
 use crate::{groups, users};
 use serde_json::value::RawValue;
-
-const TOKEN: &str = "secret-token-123";
-
-fn client(fake: &FakeTransport) -> ScimClient<&FakeTransport> {
-    let base_url = crate::config::parse_base_url("http://127.0.0.1:1/scim/v2").unwrap();
-    let config = Config {
-        token: TOKEN.into(),
-        base_url,
-    };
-    ScimClient::new(fake, &config)
-}
 
 /// The property every body must satisfy.
 fn check_body(body: &[u8]) {
