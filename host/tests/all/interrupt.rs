@@ -506,6 +506,17 @@ fn killed_while_the_temp_db_is_finished() {
     }
 }
 
+/// A SIGKILL during compression or before the rename leaves exactly the
+/// temp db and the `.c1z.tmp`.
+fn assert_db_and_c1z_temps(left: &[String], what: &str) {
+    assert!(
+        left.len() == 2
+            && left.iter().any(|n| n.ends_with(".db.tmp"))
+            && left.iter().any(|n| n.ends_with(".c1z.tmp")),
+        "{what}: {left:?}"
+    )
+}
+
 #[test]
 fn killed_while_compressing() {
     let server = mid_size_server();
@@ -515,12 +526,7 @@ fn killed_while_compressing() {
         let (pid, _) = kill_at(&server, &s.target, &s.last_type, point, sig);
         if let Sig::Kill = sig {
             next_run_cleans_up(&server, &s.target, pid, |left| {
-                assert!(
-                    left.len() == 2
-                        && left.iter().any(|n| n.ends_with(".db.tmp"))
-                        && left.iter().any(|n| n.ends_with(".c1z.tmp")),
-                    "the temp db and the partial c1z: {left:?}"
-                )
+                assert_db_and_c1z_temps(left, "the temp db and the partial c1z")
             });
         }
     }
@@ -534,12 +540,7 @@ fn killed_just_before_the_rename() {
         let (pid, left) = kill_at(&server, &s.target, &s.last_type, Point::BeforeRename, sig);
         if let (Sig::Kill, Left::Previous) = (sig, &left) {
             next_run_cleans_up(&server, &s.target, pid, |left| {
-                assert!(
-                    left.len() == 2
-                        && left.iter().any(|n| n.ends_with(".db.tmp"))
-                        && left.iter().any(|n| n.ends_with(".c1z.tmp")),
-                    "the temp db and the new c1z: {left:?}"
-                )
+                assert_db_and_c1z_temps(left, "the temp db and the new c1z")
             });
         } else if let Sig::Kill = sig {
             next_run_cleans_up(&server, &s.target, pid, |left| {
