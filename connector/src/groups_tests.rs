@@ -3,14 +3,14 @@
 use super::*;
 use crate::baton::connector::types::{ErrorKind, LogLevel};
 use crate::scim::fake::{client, FakeTransport};
-use crate::scim::model::{from_raw_item, raw_item};
+use crate::scim::model::from_raw_item;
 use serde_json::json;
 use serde_json::Value;
 
 fn map(value: Value) -> (Option<MappedGroup>, Notes) {
     let mut notes = Notes::new();
     (
-        map_group(from_raw_item(&raw_item(&value)).unwrap(), &mut notes),
+        map_group(from_raw_item(&value.to_string()).unwrap(), &mut notes),
         notes,
     )
 }

@@ -31,7 +31,6 @@ use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 
 use serde::de::DeserializeOwned;
-use serde_json::value::RawValue;
 
 use crate::baton::connector::types::{ConnectorError, Page};
 use crate::error::invalid_argument;
@@ -232,12 +231,12 @@ impl Listings {
             impl FnOnce(u64, u32) -> Result<ListResponse, ConnectorError>,
             impl FnOnce(u64, u32),
         >,
-        mut map: impl FnMut(Box<RawValue>, &mut Notes) -> Option<(String, T)>,
+        mut map: impl FnMut(&str, &mut Notes) -> Option<(String, T)>,
         notes: &mut Notes,
     ) -> Result<Fetched<T>, ConnectorError> {
         let cursor = self.begin(type_id, token, notes)?;
         let page = (requests.fetch)(cursor.start_index, self.page_size)?;
-        let len = page.resources.len() as u64;
+        let len = page.len() as u64;
         note_anomalies(&cursor, &page, noun, notes);
         let next = cursor.advance(len, page.total_results);
         let page_size = self.page_size;
@@ -256,7 +255,7 @@ impl Listings {
             (requests.prefetch)(next.start_index, page_size);
         }
         let (mut items, mut repeats) = (Vec::new(), 0u64);
-        for raw in page.resources {
+        for raw in page.items() {
             let Some((id, item)) = map(raw, notes) else {
                 continue;
             };
@@ -343,8 +342,8 @@ impl Listings {
         map: impl Fn(S, &mut Notes) -> Option<M>,
         notes: &mut Notes,
     ) -> Result<Page, ConnectorError> {
-        let map_raw = |raw: Box<RawValue>, notes: &mut Notes| {
-            let Some(item) = from_raw_item::<S>(&raw) else {
+        let map_raw = |raw: &str, notes: &mut Notes| {
+            let Some(item) = from_raw_item::<S>(raw) else {
                 notes.warn(format!("skipping a {noun} entry that is not a JSON object"));
                 return None;
             };
@@ -432,7 +431,7 @@ fn note_anomalies(cursor: &Cursor, page: &ListResponse, noun: &str, notes: &mut 
             ));
         }
     }
-    let len = page.resources.len() as u64;
+    let len = page.len() as u64;
     if let Some(stated) = page.items_per_page.filter(|n| *n != len) {
         notes.debug(format!(
             "a page says itemsPerPage {stated} but holds {len} {noun}s; paging counts the items"

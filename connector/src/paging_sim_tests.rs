@@ -3,7 +3,7 @@
 //! sizes, repeats and unusable items a server sends, a listing ends within
 //! the bound stated in `paging`'s docs.
 
-use crate::scim::model::{raw_item, raw_item_id};
+use crate::scim::model::raw_item_id;
 use proptest::collection::vec;
 use proptest::option;
 use proptest::prelude::*;
@@ -84,16 +84,15 @@ fn drive(
                         }
                         let a = server(i, start, count);
                         got = Some((start, a.clone()));
-                        Ok(ListResponse {
-                            total_results: a.total,
-                            items_per_page: a.per_page,
-                            resources: a.items.iter().map(|n| raw_item(&item(n))).collect(),
-                        })
+                        let items: Vec<_> = a.items.iter().map(item).collect();
+                        let mut page = ListResponse::of_items(a.total, &items);
+                        page.items_per_page = a.per_page;
+                        Ok(page)
                     },
                     prefetch: |start, count| ahead = Some((start, count)),
                 },
                 |raw, _| {
-                    let id = raw_item_id(&raw)?;
+                    let id = raw_item_id(raw)?;
                     Some((id.clone(), id))
                 },
                 &mut run.notes,

@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::baton::connector::types::{ErrorKind, LogLevel};
-use crate::scim::model::{raw_item, raw_item_id};
+use crate::scim::model::raw_item_id;
 use serde_json::json;
 
 fn cursor(generation: u64, received: u64, total: Option<u64>) -> Cursor {
@@ -78,17 +78,11 @@ fn run(script: &Script) -> (Vec<u64>, Vec<String>, Notes) {
                 Requests::only(|start, _| {
                     starts.push(start);
                     let (total, ids) = script.pages.get(i).cloned().unwrap_or_default();
-                    Ok(ListResponse {
-                        total_results: total,
-                        resources: ids
-                            .iter()
-                            .map(|id| raw_item(&json!({ "id": id })))
-                            .collect(),
-                        ..Default::default()
-                    })
+                    let items: Vec<_> = ids.iter().map(|id| json!({ "id": id })).collect();
+                    Ok(ListResponse::of_items(total, &items))
                 }),
                 |raw, _| {
-                    let id = raw_item_id(&raw)?;
+                    let id = raw_item_id(raw)?;
                     (id != "bad").then(|| (id.clone(), id))
                 },
                 &mut notes,
@@ -211,18 +205,12 @@ fn memory_is_trusted_only_for_the_last_issued_token() {
     let mut notes = Notes::new();
     let page = |ids: Vec<String>| {
         move |_, _| {
-            Ok(ListResponse {
-                total_results: Some(1000),
-                resources: ids
-                    .iter()
-                    .map(|id| raw_item(&json!({ "id": id })))
-                    .collect(),
-                ..Default::default()
-            })
+            let items: Vec<_> = ids.iter().map(|id| json!({ "id": id })).collect();
+            Ok(ListResponse::of_items(Some(1000), &items))
         }
     };
-    let map = |raw: Box<RawValue>, _: &mut Notes| {
-        let id = raw_item_id(&raw)?;
+    let map = |raw: &str, _: &mut Notes| {
+        let id = raw_item_id(raw)?;
         Some((id.clone(), id))
     };
     let first = listings
@@ -287,14 +275,8 @@ fn memory_is_trusted_only_for_the_last_issued_token() {
 fn failed_fetch_keeps_the_token_usable() {
     let mut listings = Listings::default();
     let mut notes = Notes::new();
-    let ok = |_, _| {
-        Ok(ListResponse {
-            total_results: Some(300),
-            resources: vec![raw_item(&json!({"id": "a"}))],
-            ..Default::default()
-        })
-    };
-    let map = |raw: Box<RawValue>, _: &mut Notes| Some((raw_item_id(&raw)?, ()));
+    let ok = |_, _| Ok(ListResponse::of_items(Some(300), &[json!({"id": "a"})]));
+    let map = |raw: &str, _: &mut Notes| Some((raw_item_id(raw)?, ()));
     let token = listings
         .page("user", "user", "", Requests::only(ok), map, &mut notes)
         .unwrap()

@@ -3,12 +3,12 @@
 use super::*;
 use crate::baton::connector::types::{ErrorKind, LogLevel};
 use crate::scim::fake::{client, FakeTransport};
-use crate::scim::model::{from_raw_item, raw_item};
+use crate::scim::model::from_raw_item;
 use serde_json::json;
 use serde_json::Value;
 
 fn user(value: Value) -> ScimUser {
-    from_raw_item(&raw_item(&value)).unwrap()
+    from_raw_item(&value.to_string()).unwrap()
 }
 
 fn map(value: Value) -> (Option<MappedUser>, Notes) {

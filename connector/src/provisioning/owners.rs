@@ -69,11 +69,10 @@ pub fn another_owner_exists<T: Transport>(
     let mut limit: Option<u64> = None;
     loop {
         let page = client.list_users(start, PAGE_SIZE)?;
-        let count = page.resources.len() as u64;
+        let count = page.len() as u64;
         let found = page
-            .resources
-            .into_iter()
-            .filter_map(|item| from_raw_item::<ScimUser>(&item))
+            .items()
+            .filter_map(from_raw_item::<ScimUser>)
             .find(|u| {
                 is_owner(u)
                     && u.active != Some(false)

@@ -68,7 +68,7 @@ fn json_is_read_whatever_the_content_type() {
     fake.push_bytes(200, Some("text/html; charset=utf-8"), body);
     fake.push_bytes(200, Some("text/plain"), br#"{"id":"g1","members":[]}"#);
     let page = client(&fake).list_users(1, PAGE_SIZE).unwrap();
-    assert_eq!(page.resources.len(), 1);
+    assert_eq!(page.len(), 1);
     assert_eq!(
         client(&fake).get_group("g1").unwrap().id.as_deref(),
         Some("g1")

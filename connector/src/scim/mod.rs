@@ -258,11 +258,11 @@ impl<T: Transport> ScimClient<T> {
                 .as_deref()
                 .is_some_and(|v| v.trim().eq_ignore_ascii_case(email))
         };
-        Ok(list
-            .resources
-            .into_iter()
-            .filter_map(|item| from_raw_item::<ScimUser>(&item))
-            .find(|u| same(&u.user_name) || u.emails.iter().any(|e| same(&e.value))))
+        let found = list
+            .items()
+            .filter_map(from_raw_item::<ScimUser>)
+            .find(|u| same(&u.user_name) || u.emails.iter().any(|e| same(&e.value)));
+        Ok(found)
     }
 
     /// `POST /Users` with a core-schema user and no role (Notion then makes

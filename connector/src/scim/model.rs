@@ -9,6 +9,7 @@
 
 use std::fmt;
 use std::marker::PhantomData;
+use std::ops::Range;
 
 use serde::de::value::MapAccessDeserializer;
 use serde::de::{DeserializeOwned, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
@@ -20,6 +21,11 @@ use serde_json::Value;
 pub const NOTION_USER_EXTENSION: &str = "urn:ietf:params:scim:schemas:extension:notion:2.0:User";
 
 /// One page of an RFC 7644 `ListResponse`.
+///
+/// The body is scanned once: the envelope parse notes where each item of
+/// `Resources` lies in the body and keeps the text, and each item is parsed
+/// later on its own (see [`from_raw_item`]), straight into its typed shape,
+/// so that one malformed item cannot fail the page.
 #[derive(Debug, Default)]
 pub struct ListResponse {
     /// `totalResults`, when present and a non-negative integer.
@@ -27,25 +33,70 @@ pub struct ListResponse {
     /// `itemsPerPage` as the server states it. Paging never relies on it
     /// (servers get it wrong); it is only compared with the items received.
     pub items_per_page: Option<u64>,
-    /// The unparsed items of `Resources`; each is parsed on its own (see
-    /// [`from_raw_item`]) so that one malformed item cannot fail the page,
-    /// and straight into its typed shape, without a JSON tree in between.
-    pub resources: Vec<Box<RawValue>>,
+    /// The body; `items` are byte ranges of it.
+    text: String,
+    /// Where each item of `Resources` lies in `text`, in order.
+    items: Vec<Range<usize>>,
 }
 
-/// The top level of a `ListResponse`, borrowing `Resources` from the body.
+/// The top level of a `ListResponse`, borrowing the items from the body.
 #[derive(Deserialize)]
 struct Envelope<'a> {
     /// RFC 7644's spelling.
     #[serde(rename = "Resources", borrow, default)]
-    upper: Option<&'a RawValue>,
+    upper: Option<Items<'a>>,
     /// Tolerated: a server that lower-cases it.
     #[serde(rename = "resources", borrow, default)]
-    lower: Option<&'a RawValue>,
+    lower: Option<Items<'a>>,
     #[serde(rename = "totalResults", default, deserialize_with = "count_like")]
     total_results: Option<u64>,
     #[serde(rename = "itemsPerPage", default, deserialize_with = "count_like")]
     items_per_page: Option<u64>,
+}
+
+/// `Resources` as found: a list of unparsed items, or something else.
+enum Items<'a> {
+    List(Vec<&'a RawValue>),
+    NotAList,
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Items<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct ItemsVisitor<'a>(PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for ItemsVisitor<'a> {
+            type Value = Items<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a list")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Items<'a>, A::Error> {
+                let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+                while let Some(item) = seq.next_element::<&'de RawValue>()? {
+                    items.push(item);
+                }
+                Ok(Items::List(items))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Items<'a>, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(Items::NotAList)
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Items<'a>, E> {
+                Ok(Items::NotAList)
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Items<'a>, E> {
+                Ok(Items::NotAList)
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Items<'a>, E> {
+                Ok(Items::NotAList)
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Items<'a>, E> {
+                Ok(Items::NotAList)
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Items<'a>, E> {
+                Ok(Items::NotAList)
+            }
+        }
+        d.deserialize_any(ItemsVisitor(PhantomData))
+    }
 }
 
 impl ListResponse {
@@ -63,7 +114,18 @@ impl ListResponse {
                 Err(e) => not_json(body, &e),
             });
         }
-        let envelope: Envelope<'_> = serde_json::from_slice(body).map_err(|e| {
+        // Not UTF-8: let serde say why (a body cut short inside a character is
+        // cut-short JSON, not an encoding problem).
+        let text = std::str::from_utf8(body).map_err(|e| {
+            match serde_json::from_slice::<IgnoredAny>(body) {
+                Err(json) => not_json(body, &json),
+                Ok(_) => format!(
+                    "the body is not JSON (invalid UTF-8 at byte {})",
+                    e.valid_up_to()
+                ),
+            }
+        })?;
+        let envelope: Envelope<'_> = serde_json::from_str(text).map_err(|e| {
             if e.is_data() {
                 format!("the body is not a SCIM ListResponse ({e})")
             } else {
@@ -71,10 +133,9 @@ impl ListResponse {
             }
         })?;
         let (total_results, items_per_page) = (envelope.total_results, envelope.items_per_page);
-        let resources = match (envelope.upper.or(envelope.lower), total_results) {
-            (Some(raw), _) if raw.get().starts_with('[') => {
-                serde_json::from_str::<Vec<Box<RawValue>>>(raw.get())
-                    .map_err(|e| format!("`Resources` is not a list of JSON values ({e})"))?
+        let items = match (envelope.upper.or(envelope.lower), total_results) {
+            (Some(Items::List(items)), _) => {
+                items.iter().map(|item| span_of(text, item.get())).collect()
             }
             (None, Some(0)) => Vec::new(),
             (None, Some(total)) => {
@@ -85,14 +146,54 @@ impl ListResponse {
             (None, None) => {
                 return Err("the body is not a SCIM ListResponse (no `Resources`)".into())
             }
-            (Some(_), _) => return Err("`Resources` is not a list".into()),
+            (Some(Items::NotAList), _) => return Err("`Resources` is not a list".into()),
         };
         Ok(Self {
             total_results,
             items_per_page,
-            resources,
+            text: text.to_owned(),
+            items,
         })
     }
+
+    /// A page holding `items` (for tests that build pages from JSON).
+    #[cfg(test)]
+    pub fn of_items(total_results: Option<u64>, items: &[Value]) -> Self {
+        let mut text = String::from("[");
+        let mut spans = Vec::new();
+        for (i, item) in items.iter().enumerate() {
+            if i > 0 {
+                text.push(',');
+            }
+            let start = text.len();
+            text.push_str(&item.to_string());
+            spans.push(start..text.len());
+        }
+        text.push(']');
+        Self {
+            total_results,
+            items_per_page: None,
+            text,
+            items: spans,
+        }
+    }
+
+    /// Number of items in `Resources`.
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// The items of `Resources`, each as its unparsed JSON text.
+    pub fn items(&self) -> impl ExactSizeIterator<Item = &str> {
+        self.items.iter().map(|span| &self.text[span.clone()])
+    }
+}
+
+/// Where `part`, a slice of `whole`, lies in it.
+fn span_of(whole: &str, part: &str) -> Range<usize> {
+    let start = part.as_ptr() as usize - whole.as_ptr() as usize;
+    debug_assert!(start + part.len() <= whole.len());
+    start..start + part.len()
 }
 
 /// Says why a body that serde could not parse is not JSON: empty, an HTML
@@ -236,8 +337,7 @@ pub fn from_item<T: DeserializeOwned>(item: Value) -> Option<T> {
 /// The typed parse is the fast path. It refuses what a JSON tree accepts, a
 /// key given twice (the tree keeps the last), so an item it refuses gets a
 /// second chance through the tree.
-pub fn from_raw_item<T: DeserializeOwned>(item: &RawValue) -> Option<T> {
-    let text = item.get();
+pub fn from_raw_item<T: DeserializeOwned>(text: &str) -> Option<T> {
     if !text.trim_start().starts_with('{') {
         return None;
     }
@@ -246,16 +346,10 @@ pub fn from_raw_item<T: DeserializeOwned>(item: &RawValue) -> Option<T> {
         .or_else(|| serde_json::from_str(text).ok().and_then(from_item))
 }
 
-/// A value as an unparsed list item (for tests that build pages from JSON).
-#[cfg(test)]
-pub fn raw_item(value: &Value) -> Box<RawValue> {
-    serde_json::value::to_raw_value(value).expect("a JSON value serializes")
-}
-
 /// The `id` string of an unparsed item (for tests).
 #[cfg(test)]
-pub fn raw_item_id(item: &RawValue) -> Option<String> {
-    let value: Value = serde_json::from_str(item.get()).ok()?;
+pub fn raw_item_id(item: &str) -> Option<String> {
+    let value: Value = serde_json::from_str(item).ok()?;
     Some(value.get("id")?.as_str()?.to_string())
 }
 
@@ -459,14 +553,35 @@ mod tests {
             ("", Err("not JSON")),
         ];
         for (body, want) in cases {
-            let got =
-                ListResponse::parse(body.as_bytes()).map(|l| (l.total_results, l.resources.len()));
+            let got = ListResponse::parse(body.as_bytes()).map(|l| (l.total_results, l.len()));
             match (got, want) {
                 (Ok(g), Ok(w)) => assert_eq!(g, *w, "{body}"),
                 (Err(g), Err(w)) => assert!(g.contains(w), "{body}: {g}"),
                 (g, w) => panic!("{body}: got {g:?}, want {w:?}"),
             }
         }
+    }
+
+    #[test]
+    fn a_body_that_is_not_utf8_says_why() {
+        // Cut short inside a two-byte character: serde's reason, not the encoding.
+        let cut = ListResponse::parse(b"{\"Resources\":[{\"n\":\"\xc3").unwrap_err();
+        assert!(cut.starts_with("the body is cut-short JSON ("), "{cut}");
+        let stray = ListResponse::parse(b"{\"Resources\":[{\"n\":\"\xff\"}]}").unwrap_err();
+        assert!(stray.starts_with("the body is not JSON ("), "{stray}");
+    }
+
+    #[test]
+    fn items_are_the_exact_text_of_each_element() {
+        let body = br#"{"Resources":[ {"id":"a"} ,"x",[1, 2],{"id":"\u00e9"}],"totalResults":4}"#;
+        let page = ListResponse::parse(body).unwrap();
+        let items: Vec<_> = page.items().collect();
+        assert_eq!(
+            items,
+            [r#"{"id":"a"}"#, r#""x""#, "[1, 2]", r#"{"id":"\u00e9"}"#]
+        );
+        assert_eq!(raw_item_id(items[3]).as_deref(), Some("\u{e9}"));
+        assert_eq!(from_raw_item::<ScimUser>(items[1]).map(|u| u.id), None);
     }
 
     #[test]
