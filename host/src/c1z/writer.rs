@@ -7,7 +7,7 @@
 //! target is replaced atomically or not at all.
 
 use super::container::write_c1z;
-use super::dangling::{References, Target};
+use super::dangling::{Key, References};
 use super::ksuid::Ksuid;
 use super::proto::{self, Entitlement, Grant, Resource, ResourceId, ResourceType};
 use super::schema;
@@ -75,6 +75,7 @@ pub struct C1zWriter {
     insert_time: Duration,
     /// References to objects not (yet) written.
     references: References,
+    clock: DiscoveryClock,
 }
 
 impl C1zWriter {
@@ -121,6 +122,7 @@ impl C1zWriter {
             traits: HashMap::new(),
             insert_time: Duration::ZERO,
             references: References::default(),
+            clock: DiscoveryClock::new(),
         })
     }
 
@@ -144,11 +146,11 @@ impl C1zWriter {
         )?;
         let data = rt.encode_to_vec();
         let started = Instant::now();
-        let n = stmt.execute(params![rt.id, data, self.sync_id, now()])?;
+        let n = stmt.execute(params![rt.id, data, self.sync_id, self.clock.now()])?;
         self.insert_time += started.elapsed();
         if n > 0 {
             self.traits.insert(rt.id.clone(), rt.traits.clone());
-            self.references.stored(Target::ResourceType, rt.id.clone());
+            self.references.stored(Key::resource_type(&rt.id));
         }
         Ok(self.counts.record(n > 0, |c| &mut c.resource_types))
     }
@@ -176,33 +178,25 @@ impl C1zWriter {
             parent.map(|p| &p.resource),
             data,
             self.sync_id,
-            now()
+            self.clock.now()
         ])?;
         self.insert_time += started.elapsed();
         if n > 0 {
-            let key = id.key();
-            let referrer = || format!("resource {key}");
+            let referrer = || format!("resource {}", id.key());
             let refs = &mut self.references;
             refs.check(
-                &self.conn,
-                &self.sync_id,
-                Target::ResourceType,
-                id.resource_type.clone(),
+                Key::resource_type(&id.resource_type),
                 referrer,
                 "resource type",
-            )?;
+            );
             if let Some(p) = parent {
-                let parent_key = format!("{}:{}", p.resource_type, p.resource);
                 refs.check(
-                    &self.conn,
-                    &self.sync_id,
-                    Target::Resource,
-                    parent_key,
+                    Key::resource(&p.resource_type, &p.resource),
                     referrer,
                     "parent resource",
-                )?;
+                );
             }
-            refs.stored(Target::Resource, key);
+            refs.stored(Key::resource(&id.resource_type, &id.resource));
         }
         Ok(self.counts.record(n > 0, |c| &mut c.resources))
     }
@@ -223,19 +217,16 @@ impl C1zWriter {
             e.id,
             data,
             self.sync_id,
-            now()
+            self.clock.now()
         ])?;
         self.insert_time += started.elapsed();
         if n > 0 {
             self.references.check(
-                &self.conn,
-                &self.sync_id,
-                Target::Resource,
-                format!("{}:{}", rid.resource_type, rid.resource),
+                Key::resource(&rid.resource_type, &rid.resource),
                 || format!("entitlement {}", e.id),
                 "resource",
-            )?;
-            self.references.stored(Target::Entitlement, e.id.clone());
+            );
+            self.references.stored(Key::entitlement(&e.id));
         }
         Ok(self.counts.record(n > 0, |c| &mut c.entitlements))
     }
@@ -282,39 +273,23 @@ impl C1zWriter {
             i64::from(expandable),
             data,
             self.sync_id,
-            now()
+            self.clock.now()
         ])?;
         self.insert_time += started.elapsed();
         if n > 0 {
             let referrer = || format!("grant {}", g.id);
             let refs = &mut self.references;
-            let (conn, sync_id) = (&self.conn, self.sync_id.as_str());
+            refs.check(Key::entitlement(&ent.id), referrer, "entitlement");
             refs.check(
-                conn,
-                sync_id,
-                Target::Entitlement,
-                ent.id.clone(),
-                referrer,
-                "entitlement",
-            )?;
-            let principal = format!("{}:{}", pid.resource_type, pid.resource);
-            refs.check(
-                conn,
-                sync_id,
-                Target::Resource,
-                principal,
+                Key::resource(&pid.resource_type, &pid.resource),
                 referrer,
                 "principal",
-            )?;
-            let resource = format!("{}:{}", rid.resource_type, rid.resource);
+            );
             refs.check(
-                conn,
-                sync_id,
-                Target::Resource,
-                resource,
+                Key::resource(&rid.resource_type, &rid.resource),
                 referrer,
                 "entitlement resource",
-            )?;
+            );
         }
         Ok(self.counts.record(n > 0, |c| &mut c.grants))
     }
@@ -363,6 +338,7 @@ impl C1zWriter {
             traits: _,
             insert_time,
             references,
+            clock: _,
         } = self;
         let checking = Instant::now();
         let (dangling_references, dangling_examples) = references.finish(&conn, &sync_id)?;
@@ -435,9 +411,30 @@ impl SyncCounts {
     }
 }
 
-/// `discovered_at` for a row written now.
-fn now() -> String {
-    UnixTime::now().to_db_text()
+/// `discovered_at` for rows written now, formatted at most once a millisecond: one
+/// timestamp per row cost a clock read and a formatted string per insert.
+struct DiscoveryClock {
+    formatted_at: Instant,
+    text: String,
+}
+
+impl DiscoveryClock {
+    const RESOLUTION: Duration = Duration::from_millis(1);
+
+    fn new() -> DiscoveryClock {
+        DiscoveryClock {
+            formatted_at: Instant::now(),
+            text: UnixTime::now().to_db_text(),
+        }
+    }
+
+    fn now(&mut self) -> &str {
+        if self.formatted_at.elapsed() >= Self::RESOLUTION {
+            self.formatted_at = Instant::now();
+            self.text = UnixTime::now().to_db_text();
+        }
+        &self.text
+    }
 }
 
 /// The id of a validated resource (validation guarantees it is present).
