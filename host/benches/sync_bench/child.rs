@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, Context, Result};
 use baton_host::bindings::types::ConfigValue;
 use baton_host::runtime::{
-    ComponentCache, EgressPolicy, Origin, RunPolicy, Runtime, NOTION_COMPONENT,
+    ComponentCache, ConnectorInstance, EgressPolicy, Origin, RunPolicy, Runtime, NOTION_COMPONENT,
 };
 use baton_host::sync::{PageEvent, SyncRun};
 
@@ -38,28 +38,8 @@ use super::TOKEN;
 pub fn sync(url: &str, target: &Path, component: Option<&Path>) -> Result<()> {
     let bytes = component_bytes(component)?;
     let started = Instant::now();
-    let runtime = Runtime::new()?;
-    let component = runtime.load(&bytes)?;
-    let origin = Origin::of_url(url).map_err(|e| anyhow!(e))?;
-    let policy = RunPolicy {
-        egress: EgressPolicy {
-            allowed: vec![origin],
-        },
-        ..Default::default()
-    };
-    let mut instance = component.instantiate(policy)?;
+    let mut instance = instantiate(&bytes, url)?;
     let metadata = instance.metadata()?;
-    let config = [
-        ConfigValue {
-            name: "scim-token".into(),
-            value: TOKEN.into(),
-        },
-        ConfigValue {
-            name: "base-url".into(),
-            value: url.into(),
-        },
-    ];
-    instance.configure(&metadata, &config)?;
     let load = started.elapsed();
     // Compiling the component has its own peak; keep it apart from the sync's.
     let hwm_load = status_kib("VmHWM");
@@ -140,6 +120,68 @@ pub fn sync(url: &str, target: &Path, component: Option<&Path>) -> Result<()> {
     out.set("db_bytes", s.db_bytes as f64);
     print!("{out}");
     Ok(())
+}
+
+/// Measurement (b0): every list page through the component, exactly as the
+/// sync asks for them, with the records dropped instead of written. The gap
+/// between (a) and (b0) is what the component and the runtime cost; the gap
+/// between (b0) and (b) is the c1z's.
+pub fn component_only(url: &str, component: Option<&Path>) -> Result<()> {
+    let bytes = component_bytes(component)?;
+    let mut instance = instantiate(&bytes, url)?;
+    let metadata = instance.metadata()?;
+    let started = Instant::now();
+    instance.validate()?;
+    let cpu_start = thread_cpu();
+    let mut items = 0usize;
+    for rt in &metadata.resource_types {
+        let mut token = String::new();
+        loop {
+            let page = instance.list_resources(&rt.id, None, &token)?;
+            items += page.resources.len() + page.entitlements.len() + page.grants.len();
+            match page.next_page_token {
+                Some(next) => token = next,
+                None => break,
+            }
+        }
+    }
+    let mut out = Values::default();
+    out.set("component_s", started.elapsed().as_secs_f64());
+    out.set(
+        "component_cpu_s",
+        thread_cpu().saturating_sub(cpu_start).as_secs_f64(),
+    );
+    out.set("component_items", items as f64);
+    out.set("guest_requests", instance.requests_sent() as f64);
+    print!("{out}");
+    Ok(())
+}
+
+/// A configured instance of `bytes` allowed to reach the server at `url` only.
+fn instantiate(bytes: &[u8], url: &str) -> Result<ConnectorInstance> {
+    let runtime = Runtime::new()?;
+    let component = runtime.load(bytes)?;
+    let origin = Origin::of_url(url).map_err(|e| anyhow!(e))?;
+    let policy = RunPolicy {
+        egress: EgressPolicy {
+            allowed: vec![origin],
+        },
+        ..Default::default()
+    };
+    let mut instance = component.instantiate(policy)?;
+    let metadata = instance.metadata()?;
+    let config = [
+        ConfigValue {
+            name: "scim-token".into(),
+            value: TOKEN.into(),
+        },
+        ConfigValue {
+            name: "base-url".into(),
+            value: url.into(),
+        },
+    ];
+    instance.configure(&metadata, &config)?;
+    Ok(instance)
 }
 
 /// Measurement (c): loading the component in a fresh process, with the

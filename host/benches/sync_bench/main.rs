@@ -41,6 +41,8 @@ use raw::{Connections, PAGE};
 const TOKEN: &str = "bench-token";
 /// First argument of a child that runs measurement (b).
 const CHILD_SYNC: &str = "--child-sync";
+/// First argument of a child that runs measurement (b0).
+const CHILD_COMPONENT: &str = "--child-component";
 /// First argument of a child that runs measurement (c).
 const CHILD_LOAD: &str = "--child-load";
 
@@ -59,6 +61,10 @@ fn main() -> Result<()> {
                 child::sync(url, Path::new(target), component.first().map(Path::new))
             }
             _ => bail!("usage: {CHILD_SYNC} URL TARGET [COMPONENT]"),
+        },
+        Some(CHILD_COMPONENT) => match &args[1..] {
+            [url, component @ ..] => child::component_only(url, component.first().map(Path::new)),
+            _ => bail!("usage: {CHILD_COMPONENT} URL [COMPONENT]"),
         },
         Some(CHILD_LOAD) => match &args[1..] {
             [cache, component @ ..] => {
@@ -134,6 +140,11 @@ struct Expected {
 }
 
 impl Expected {
+    /// Resources, entitlements and grants.
+    fn objects(&self) -> usize {
+        self.users + self.groups + self.roles + self.entitlements + self.grants
+    }
+
     fn of(dir: &Directory) -> Expected {
         let users = dir.users.len();
         let groups = dir.groups.len();
@@ -155,6 +166,8 @@ impl Expected {
 struct Rep {
     keep_alive: raw::Fetched,
     per_request: raw::Fetched,
+    /// (b0): the pages through the component, records dropped.
+    component: Values,
     sync: Values,
     /// Requests the server saw during the sync.
     requests: usize,
@@ -229,8 +242,18 @@ fn run(options: Options) -> Result<()> {
                 expected.requests - 1
             );
         }
-        let before = server.request_count();
         let url = server.base_url();
+        let mut args = vec![CHILD_COMPONENT, &url];
+        args.extend(options.component.as_deref());
+        let (component, _) = child(&args)?;
+        ensure!(
+            component.get("guest_requests") == expected.requests as f64
+                && component.get("component_items") == expected.objects() as f64,
+            "(b0) saw {} requests and {} items",
+            component.get("guest_requests"),
+            component.get("component_items")
+        );
+        let before = server.request_count();
         let mut args = vec![CHILD_SYNC, &url, target.to_str().context("temp path")?];
         args.extend(options.component.as_deref());
         let (sync, process) = child(&args)?;
@@ -239,16 +262,18 @@ fn run(options: Options) -> Result<()> {
         let rep = Rep {
             keep_alive,
             per_request,
+            component,
             sync,
             requests,
             process,
         };
         println!(
-            "run {i}/{}: raw fetch {:.2} s (new connection per request {:.2} s), sync {:.2} s, \
-             b/a {:.2}, peak RSS {:.1} MiB, {} requests",
+            "run {i}/{}: raw fetch {:.2} s (new connection per request {:.2} s), \
+             component alone {:.2} s, sync {:.2} s, b/a {:.2}, peak RSS {:.1} MiB, {} requests",
             options.reps,
             rep.keep_alive.wall.as_secs_f64(),
             rep.per_request.wall.as_secs_f64(),
+            rep.component.get("component_s"),
             rep.sync.get("sync_s"),
             rep.sync.get("sync_s") / rep.keep_alive.wall.as_secs_f64(),
             peak_rss_mib(&rep.sync),
@@ -499,6 +524,8 @@ fn report(
     let a = median_of(reps, |r| r.keep_alive.wall.as_secs_f64());
     let a_new = median_of(reps, |r| r.per_request.wall.as_secs_f64());
     let b = sync("sync_s");
+    let b0 = median_of(reps, |r| r.component.get("component_s"));
+    let b0_cpu = median_of(reps, |r| r.component.get("component_cpu_s"));
     let ratio = median_of(reps, |r| {
         r.sync.get("sync_s") / r.keep_alive.wall.as_secs_f64()
     });
@@ -535,6 +562,11 @@ fn report(
         "(a) raw fetch {a:.3} s keep-alive; {a_new:.3} s with a new connection per request \
          ({:.1} MB of bodies)",
         bytes / 1e6
+    );
+    println!(
+        "(b0) component {b0:.3} s all pages through the component, records dropped \
+         (b0/a {:.2}; its thread's CPU {b0_cpu:.3} s)",
+        b0 / a
     );
     println!("(b) sync      {b:.3} s validate + sync (load excluded; see (c)); child process {process:.3} s in all");
     println!("    b/a       {ratio:.2}");
@@ -683,6 +715,10 @@ fn report(
     println!("|---|---|---|---|");
     println!(
         "| (a) raw fetch, keep-alive (new connection per request) | {a:.2} s ({a_new:.2} s) | | |"
+    );
+    println!(
+        "| (b0) component alone: all pages through it, records dropped | {b0:.2} s (b0/a {:.2}) | | |",
+        b0 / a
     );
     println!("| (b) sync: validate + all pages + c1z | {b:.2} s | | |");
     println!(
