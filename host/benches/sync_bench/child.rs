@@ -10,7 +10,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Context, Result};
-use baton_host::bindings::types::ConfigValue;
+use baton_host::bindings::types::{ConfigValue, ConnectorMetadata};
 use baton_host::runtime::{
     ComponentCache, ConnectorInstance, EgressPolicy, Origin, RunPolicy, Runtime, NOTION_COMPONENT,
 };
@@ -38,8 +38,7 @@ use super::TOKEN;
 pub fn sync(url: &str, target: &Path, component: Option<&Path>) -> Result<()> {
     let bytes = component_bytes(component)?;
     let started = Instant::now();
-    let mut instance = instantiate(&bytes, url)?;
-    let metadata = instance.metadata()?;
+    let (mut instance, metadata) = instantiate(&bytes, url)?;
     let load = started.elapsed();
     // Compiling the component has its own peak; keep it apart from the sync's.
     let hwm_load = status_kib("VmHWM");
@@ -128,8 +127,7 @@ pub fn sync(url: &str, target: &Path, component: Option<&Path>) -> Result<()> {
 /// between (b0) and (b) is the c1z's.
 pub fn component_only(url: &str, component: Option<&Path>) -> Result<()> {
     let bytes = component_bytes(component)?;
-    let mut instance = instantiate(&bytes, url)?;
-    let metadata = instance.metadata()?;
+    let (mut instance, metadata) = instantiate(&bytes, url)?;
     let started = Instant::now();
     instance.validate()?;
     let cpu_start = thread_cpu();
@@ -157,8 +155,9 @@ pub fn component_only(url: &str, component: Option<&Path>) -> Result<()> {
     Ok(())
 }
 
-/// A configured instance of `bytes` allowed to reach the server at `url` only.
-fn instantiate(bytes: &[u8], url: &str) -> Result<ConnectorInstance> {
+/// A configured instance of `bytes` allowed to reach the server at `url` only,
+/// and its metadata.
+fn instantiate(bytes: &[u8], url: &str) -> Result<(ConnectorInstance, ConnectorMetadata)> {
     let runtime = Runtime::new()?;
     let component = runtime.load(bytes)?;
     let origin = Origin::of_url(url).map_err(|e| anyhow!(e))?;
@@ -181,7 +180,7 @@ fn instantiate(bytes: &[u8], url: &str) -> Result<ConnectorInstance> {
         },
     ];
     instance.configure(&metadata, &config)?;
-    Ok(instance)
+    Ok((instance, metadata))
 }
 
 /// Measurement (c): loading the component in a fresh process, with the

@@ -126,12 +126,12 @@ struct Pending {
     order: usize,
 }
 
-/// The reference bookkeeping of one sync.
-#[derive(Debug)]
+/// The reference bookkeeping of one sync (no `Debug`: the filter is 4 MiB).
 pub struct References {
     /// The Bloom filter of stored keys.
     filter: Vec<u64>,
-    /// Keys referenced but not stored (yet), by digest.
+    /// Keys referenced but not stored (yet), by digest: two missing keys with one digest
+    /// would share an entry, a diagnostic at worst merged, at odds of one in 2^64.
     pending: HashMap<u64, Pending>,
 }
 
