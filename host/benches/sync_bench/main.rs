@@ -16,6 +16,9 @@
 //!   child process so that its peak RSS is its own ([`child::sync`]);
 //! - (c) load: engine, compile and instantiate on a cold start, and through
 //!   the host's compiled-component cache, empty and warm ([`child::load`]);
+//! - (d) (a) and (b) again with a fixed delay on every answer (`--latency-ms`,
+//!   10 by default), standing in for the network between a sync and Notion,
+//!   which the rate-limit-free loopback of (a) and (b) leaves out;
 //! - (f) the SQLite floor: the rows (b) wrote, inserted again in bulk into an
 //!   in-memory database with the same schema ([`floor`]), the least time SQLite
 //!   alone needs for them on this machine;
@@ -36,7 +39,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, ensure, Context, Result};
 use baton_host::c1z::timestamp::UnixTime;
-use notion_scim_test_server::{Config, Directory, TestServer};
+use notion_scim_test_server::{Config, Directory, Fault, Schedule, ScheduledFault, TestServer};
 
 use child::Values;
 use raw::{Connections, PAGE};
@@ -87,6 +90,8 @@ struct Options {
     /// Another build of the Notion component for (b) and (c) instead of the
     /// embedded one (to compare builds; the CLI timings use the embedded one).
     component: Option<String>,
+    /// The delay on every answer in (d); 0 skips (d).
+    latency_ms: usize,
 }
 
 impl Options {
@@ -96,6 +101,7 @@ impl Options {
             groups: 2_000,
             reps: 3,
             component: None,
+            latency_ms: 10,
         };
         let mut args = args.iter();
         while let Some(arg) = args.next() {
@@ -111,6 +117,7 @@ impl Options {
                 "--users" => options.users = number("--users")?,
                 "--groups" => options.groups = number("--groups")?,
                 "--reps" => options.reps = number("--reps")?.max(1),
+                "--latency-ms" => options.latency_ms = number("--latency-ms")?,
                 "--component" => {
                     let path = args.next().context("--component needs a path")?;
                     options.component = Some(path.clone());
@@ -119,7 +126,7 @@ impl Options {
                 "--bench" => {}
                 other => bail!(
                     "unknown argument {other:?} (known: --users N --groups N --reps N \
-                     --component PATH)"
+                     --latency-ms N --component PATH)"
                 ),
             }
         }
@@ -183,6 +190,60 @@ struct Rep {
     a_cpu: Duration,
     /// CPU time the server used during (b), including the validation and the child's start.
     server_cpu: Duration,
+    /// (d): (a) and (b) with a delay on every answer, if measured.
+    latency: Option<Latency>,
+}
+
+/// Measurement (d).
+struct Latency {
+    /// (a) with the delay.
+    fetch: Duration,
+    /// (b) with the delay.
+    sync: Duration,
+}
+
+/// Measurement (d): (a) and (b) with `--latency-ms` of delay on every answer.
+/// The sync rewrites `target`, complete again, for the later steps.
+fn measure_latency(
+    server: &TestServer,
+    options: &Options,
+    expected: &Expected,
+    target: &Path,
+) -> Result<Option<Latency>> {
+    if options.latency_ms == 0 {
+        return Ok(None);
+    }
+    server.inject(ScheduledFault::new(
+        Fault::Delay(Duration::from_millis(options.latency_ms as u64)),
+        Schedule::always(),
+    ));
+    let measured = (|| {
+        let fetch = raw::fetch_all(
+            server.addr(),
+            TOKEN,
+            options.users,
+            options.groups,
+            Connections::KeepAlive,
+        )?;
+        let url = server.base_url();
+        let mut args = vec![CHILD_SYNC, &url, target.to_str().context("temp path")?];
+        args.extend(options.component.as_deref());
+        let before = server.request_count();
+        let (sync, _) = child(&args)?;
+        ensure!(
+            server.request_count() - before == expected.requests,
+            "(d) sent {} requests, not {}",
+            server.request_count() - before,
+            expected.requests
+        );
+        check_complete(&sync, expected)?;
+        Ok(Latency {
+            fetch: fetch.wall,
+            sync: Duration::from_secs_f64(sync.get("sync_s")),
+        })
+    })();
+    server.clear_faults();
+    measured.map(Some)
 }
 
 fn run(options: Options) -> Result<()> {
@@ -274,6 +335,7 @@ fn run(options: Options) -> Result<()> {
         let server_cpu = child::process_cpu(libc::RUSAGE_SELF).saturating_sub(cpu_before_b);
         let requests = server.request_count() - before;
         check_complete(&sync, &expected)?;
+        let latency = measure_latency(&server, &options, &expected, &target)?;
         let floor = floor::sqlite_floor(&target)?;
         ensure!(
             floor.rows as usize > expected.objects(),
@@ -291,6 +353,7 @@ fn run(options: Options) -> Result<()> {
             floor,
             a_cpu,
             server_cpu,
+            latency,
         };
         println!(
             "run {i}/{}: raw fetch {:.2} s (new connection per request {:.2} s), \
@@ -575,6 +638,17 @@ fn report(
     let a_cpu = median_of(reps, |r| r.a_cpu.as_secs_f64());
     let b_cpu = sync("sync_cpu_s");
     let server_cpu = median_of(reps, |r| r.server_cpu.as_secs_f64());
+    let latency: Vec<&Latency> = reps.iter().filter_map(|r| r.latency.as_ref()).collect();
+    let latency = (!latency.is_empty()).then(|| {
+        let of = |f: &dyn Fn(&Latency) -> f64| {
+            median(&mut latency.iter().map(|l| f(l)).collect::<Vec<_>>())
+        };
+        (
+            of(&|l| l.fetch.as_secs_f64()),
+            of(&|l| l.sync.as_secs_f64()),
+            of(&|l| l.sync.as_secs_f64() / l.fetch.as_secs_f64()),
+        )
+    });
     let b_floor = median_of(reps, |r| {
         (r.sync.get("sync_cpu_s") + r.server_cpu.as_secs_f64()) / cores
     });
@@ -677,6 +751,13 @@ fn report(
         "(f) SQLite    {f:.3} s for the {f_rows} rows of (b) in bulk into an empty in-memory database \
          with the same schema, {f_order} (f/a {f_ratio:.2}): SQLite's least work, on one thread"
     );
+    if let Some((fetch, sync, ratio)) = latency {
+        println!(
+            "(d) latency   {} ms on every answer: raw fetch {fetch:.3} s, sync {sync:.3} s, b/a {ratio:.2} \
+             (the network's share, which the loopback of (a) and (b) leaves out)",
+            options.latency_ms
+        );
+    }
     let load = |key: &str| median_key(loads, key);
     println!(
         "(c) load      cold: engine {:.3} s + compile {:.3} s + instantiate {:.3} s; \
@@ -789,6 +870,12 @@ fn report(
         "| CPU of (b): sync process + server, and that over {cores} cores | {b_cpu:.2} s + {server_cpu:.2} s; ≥ {b_floor:.2} s of wall ({:.2} × a) | | |",
         b_floor / a
     );
+    if let Some((fetch, sync, ratio)) = latency {
+        println!(
+            "| (d) {} ms on every answer: raw fetch / sync, b/a | {fetch:.2} s / {sync:.2} s, {ratio:.2} | | |",
+            options.latency_ms
+        );
+    }
     println!(
         "| b/a | {ratio:.2} | ≤ {MAX_RATIO} | {} |",
         verdict(ratio <= MAX_RATIO)
