@@ -39,7 +39,14 @@ fn main() {
 }
 
 fn build_connector(workspace: &Path) -> PathBuf {
-    for watched in ["connector/src", "connector/Cargo.toml", "wit", "Cargo.lock"] {
+    // The workspace manifest holds the component's release profile.
+    for watched in [
+        "connector/src",
+        "connector/Cargo.toml",
+        "wit",
+        "Cargo.toml",
+        "Cargo.lock",
+    ] {
         println!(
             "cargo:rerun-if-changed={}",
             workspace.join(watched).display()

@@ -120,7 +120,16 @@ impl Options {
                 "--latency-ms" => options.latency_ms = number("--latency-ms")?,
                 "--component" => {
                     let path = args.next().context("--component needs a path")?;
-                    options.component = Some(path.clone());
+                    // `cargo bench` runs the bench in the package folder, not where it was typed.
+                    let absolute = std::fs::canonicalize(path).with_context(|| {
+                        format!(
+                            "--component {path}: cannot open it (a relative path is taken from {})",
+                            std::env::current_dir()
+                                .map_or_else(|_| "?".into(), |d| d.display().to_string())
+                        )
+                    })?;
+                    options.component =
+                        Some(absolute.to_str().context("--component path")?.to_string());
                 }
                 // `cargo bench` passes `--bench` to every bench binary.
                 "--bench" => {}
