@@ -344,7 +344,6 @@ fn run(options: Options) -> Result<()> {
         let server_cpu = child::process_cpu(libc::RUSAGE_SELF).saturating_sub(cpu_before_b);
         let requests = server.request_count() - before;
         check_complete(&sync, &expected)?;
-        let latency = measure_latency(&server, &options, &expected, &target)?;
         let floor = floor::sqlite_floor(&target)?;
         ensure!(
             floor.rows as usize > expected.objects(),
@@ -352,6 +351,7 @@ fn run(options: Options) -> Result<()> {
             floor.rows,
             expected.objects()
         );
+        let latency = measure_latency(&server, &options, &expected, &target)?;
         let rep = Rep {
             keep_alive,
             per_request,
