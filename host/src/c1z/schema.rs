@@ -7,7 +7,10 @@
 //! to their columns), copied on purpose. No `STRICT` tables: strict forbids `datetime`.
 
 /// Tables, each with the unique `(external_id, sync_id)`-style index the writer's duplicate
-/// detection (`INSERT OR IGNORE`) relies on, so these are created before any insert.
+/// detection (`INSERT OR IGNORE`) relies on, so these are created before any insert. The two
+/// partial indexes on `v1_grants` are here too: they hold only expandable grants, all under
+/// one `sync_id`, so keeping them costs next to nothing per insert, while building them at
+/// the end would read the whole grants table once each.
 pub const TABLES: &str = "
 CREATE TABLE v1_resource_types (
     id integer primary key,
@@ -69,6 +72,8 @@ CREATE TABLE v1_grants (
     discovered_at datetime not null
 );
 CREATE UNIQUE INDEX idx_grants_external_sync_v1 ON v1_grants (external_id, sync_id);
+CREATE INDEX idx_grants_sync_needs_expansion_v1 ON v1_grants (sync_id) WHERE needs_expansion = 1;
+CREATE INDEX idx_grants_sync_expansion_v1 ON v1_grants (sync_id) WHERE expansion IS NOT NULL;
 
 CREATE TABLE v1_assets (
     id integer primary key,
@@ -90,7 +95,7 @@ CREATE UNIQUE INDEX idx_session_store_sync_key_v1 ON v1_connector_sessions (sync
 ";
 
 /// Lookup indexes nobody needs while writing. Building them once at the end is much faster
-/// than maintaining them row by row.
+/// than maintaining them row by row (their keys arrive in no useful order).
 pub const DEFERRED_INDEXES: &str = "
 CREATE INDEX idx_resources_resource_type_id_v1 ON v1_resources (resource_type_id);
 CREATE INDEX idx_resources_external_sync_v1 ON v1_resources (parent_resource_type_id, parent_resource_id);
@@ -98,8 +103,6 @@ CREATE INDEX idx_entitlements_resource_id_v1 ON v1_entitlements (resource_type_i
 CREATE INDEX idx_grants_resource_type_id_resource_id_v1 ON v1_grants (resource_type_id, resource_id);
 CREATE INDEX idx_grants_principal_id_v1 ON v1_grants (principal_resource_type_id, principal_resource_id);
 CREATE INDEX idx_grants_entitlement_id_principal_id_v1 ON v1_grants (entitlement_id, principal_resource_type_id, principal_resource_id);
-CREATE INDEX idx_grants_sync_expansion_v1 ON v1_grants (sync_id) WHERE expansion IS NOT NULL;
-CREATE INDEX idx_grants_sync_needs_expansion_v1 ON v1_grants (sync_id) WHERE needs_expansion = 1;
 ";
 
 /// Tables a readable c1z must have (the reader refuses files without them).

@@ -1,8 +1,9 @@
 //! [`C1zWriter`]: writes one full sync into a new c1z file.
 //!
 //! The database is built in a temp file next to the target inside one transaction, with
-//! durability pragmas off (the temp db is throwaway until `finish`), unique indexes only
-//! (they do duplicate detection), and the lookup indexes built at the end. `finish`
+//! durability pragmas off (the temp db is throwaway until `finish`), the unique indexes
+//! (they do duplicate detection) and two partial ones that cost nothing to keep, and the
+//! other lookup indexes built at the end. `finish`
 //! compresses into a second temp file, fsyncs it and renames it over the target, so the
 //! target is replaced atomically or not at all.
 

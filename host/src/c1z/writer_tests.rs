@@ -243,6 +243,24 @@ fn writer_output_reads_back() {
         ["role:admin:member"]
     );
     assert!(parent_null, "no parent → NULL parent columns");
+    // The partial indexes are kept during the inserts, not built at the end: both must
+    // hold exactly the expandable grant.
+    for (index, filter) in [
+        ("idx_grants_sync_needs_expansion_v1", "needs_expansion = 1"),
+        ("idx_grants_sync_expansion_v1", "expansion IS NOT NULL"),
+    ] {
+        let n: i64 = r
+            .conn()
+            .query_row(
+                &format!(
+                    "SELECT count(*) FROM v1_grants INDEXED BY {index} WHERE sync_id = ?1 AND {filter}"
+                ),
+                [id],
+                |row| row.get(0),
+            )
+            .unwrap();
+        assert_eq!(n, 1, "{index}");
+    }
 }
 
 #[test]
