@@ -227,18 +227,9 @@ fn measure_latency(
         Schedule::always(),
     ));
     let measured = (|| {
-        let fetch = raw::fetch_all(
-            server.addr(),
-            TOKEN,
-            options.users,
-            options.groups,
-            Connections::KeepAlive,
-        )?;
-        let url = server.base_url();
-        let mut args = vec![CHILD_SYNC, &url, target.to_str().context("temp path")?];
-        args.extend(options.component.as_deref());
+        let fetch = raw_fetch(server, options, Connections::KeepAlive)?;
         let before = server.request_count();
-        let (sync, _) = child(&args)?;
+        let (sync, _) = sync_child(server, options, target)?;
         ensure!(
             server.request_count() - before == expected.requests,
             "(d) sent {} requests, not {}",
@@ -301,21 +292,9 @@ fn run(options: Options) -> Result<()> {
     let mut reps = Vec::new();
     for i in 1..=options.reps {
         let cpu_before_a = child::process_cpu(libc::RUSAGE_SELF);
-        let keep_alive = raw::fetch_all(
-            server.addr(),
-            TOKEN,
-            options.users,
-            options.groups,
-            Connections::KeepAlive,
-        )?;
+        let keep_alive = raw_fetch(&server, &options, Connections::KeepAlive)?;
         let a_cpu = child::process_cpu(libc::RUSAGE_SELF).saturating_sub(cpu_before_a);
-        let per_request = raw::fetch_all(
-            server.addr(),
-            TOKEN,
-            options.users,
-            options.groups,
-            Connections::PerRequest,
-        )?;
+        let per_request = raw_fetch(&server, &options, Connections::PerRequest)?;
         for fetched in [&keep_alive, &per_request] {
             ensure!(
                 fetched.requests as usize == expected.requests - 1,
@@ -336,10 +315,8 @@ fn run(options: Options) -> Result<()> {
             component.get("component_items")
         );
         let before = server.request_count();
-        let mut args = vec![CHILD_SYNC, &url, target.to_str().context("temp path")?];
-        args.extend(options.component.as_deref());
         let cpu_before_b = child::process_cpu(libc::RUSAGE_SELF);
-        let (sync, process) = child(&args)?;
+        let (sync, process) = sync_child(&server, &options, &target)?;
         // This process only serves during the child's run: its CPU is the server's.
         let server_cpu = child::process_cpu(libc::RUSAGE_SELF).saturating_sub(cpu_before_b);
         let requests = server.request_count() - before;
@@ -403,6 +380,25 @@ fn run(options: Options) -> Result<()> {
         bench_started.elapsed(),
     );
     Ok(())
+}
+
+/// Measurement (a) in the given connection mode.
+fn raw_fetch(server: &TestServer, options: &Options, mode: Connections) -> Result<raw::Fetched> {
+    Ok(raw::fetch_all(
+        server.addr(),
+        TOKEN,
+        options.users,
+        options.groups,
+        mode,
+    )?)
+}
+
+/// Measurement (b) in a child process: a full sync of `server` into `target`.
+fn sync_child(server: &TestServer, options: &Options, target: &Path) -> Result<(Values, Duration)> {
+    let url = server.base_url();
+    let mut args = vec![CHILD_SYNC, &url, target.to_str().context("temp path")?];
+    args.extend(options.component.as_deref());
+    child(&args)
 }
 
 /// Runs the bench binary again as a child with `args`; returns what it printed and its wall time.
