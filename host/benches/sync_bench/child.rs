@@ -45,7 +45,7 @@ pub fn sync(url: &str, target: &Path, component: Option<&Path>) -> Result<()> {
     let hwm_reset = reset_peak_rss();
 
     let sync_started = Instant::now();
-    let process_cpu_start = process_cpu(libc::RUSAGE_SELF);
+    let process_cpu_start = process_cpu();
     instance.validate()?;
     let validate = sync_started.elapsed();
 
@@ -70,7 +70,7 @@ pub fn sync(url: &str, target: &Path, component: Option<&Path>) -> Result<()> {
         .run()
         .context("sync")?;
     let sync_wall = sync_started.elapsed();
-    let sync_cpu = process_cpu(libc::RUSAGE_SELF).saturating_sub(process_cpu_start);
+    let sync_cpu = process_cpu().saturating_sub(process_cpu_start);
     let after_last_page = last_page.elapsed();
     let hwm_sync = status_kib("VmHWM");
     let guest_rss = guest_rss_kib();
@@ -287,13 +287,12 @@ fn thread_cpu() -> Duration {
     Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
 }
 
-/// User plus system CPU time of this process (`RUSAGE_SELF`, all threads) or
-/// of its waited-for children (`RUSAGE_CHILDREN`).
-pub fn process_cpu(who: libc::c_int) -> Duration {
+/// User plus system CPU time of this process, all threads.
+pub fn process_cpu() -> Duration {
     // SAFETY: rusage is plain data, and getrusage writes only into it.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: as above; `who` is one of the two constants getrusage accepts.
-    if unsafe { libc::getrusage(who, &mut usage) } != 0 {
+    // SAFETY: as above, with a `who` getrusage accepts.
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) } != 0 {
         return Duration::ZERO;
     }
     let time = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);

@@ -291,9 +291,9 @@ fn run(options: Options) -> Result<()> {
     let target = scratch.path().join("bench.c1z");
     let mut reps = Vec::new();
     for i in 1..=options.reps {
-        let cpu_before_a = child::process_cpu(libc::RUSAGE_SELF);
+        let cpu_before_a = child::process_cpu();
         let keep_alive = raw_fetch(&server, &options, Connections::KeepAlive)?;
-        let a_cpu = child::process_cpu(libc::RUSAGE_SELF).saturating_sub(cpu_before_a);
+        let a_cpu = child::process_cpu().saturating_sub(cpu_before_a);
         let per_request = raw_fetch(&server, &options, Connections::PerRequest)?;
         for fetched in [&keep_alive, &per_request] {
             ensure!(
@@ -315,10 +315,10 @@ fn run(options: Options) -> Result<()> {
             component.get("component_items")
         );
         let before = server.request_count();
-        let cpu_before_b = child::process_cpu(libc::RUSAGE_SELF);
+        let cpu_before_b = child::process_cpu();
         let (sync, process) = sync_child(&server, &options, &target)?;
         // This process only serves during the child's run: its CPU is the server's.
-        let server_cpu = child::process_cpu(libc::RUSAGE_SELF).saturating_sub(cpu_before_b);
+        let server_cpu = child::process_cpu().saturating_sub(cpu_before_b);
         let requests = server.request_count() - before;
         check_complete(&sync, &expected)?;
         let floor = floor::sqlite_floor(&target)?;

@@ -3,9 +3,9 @@
 //! The database is built in a temp file next to the target inside one transaction, with
 //! durability pragmas off (the temp db is throwaway until `finish`), the unique indexes
 //! (they do duplicate detection) and two partial ones that cost nothing to keep, and the
-//! other lookup indexes built at the end. `finish`
-//! compresses into a second temp file, fsyncs it and renames it over the target, so the
-//! target is replaced atomically or not at all.
+//! other lookup indexes built at the end. `finish` compresses into a second temp file,
+//! fsyncs it and renames it over the target, so the target is replaced atomically or not
+//! at all.
 
 use super::container::write_c1z;
 use super::dangling::{Key, References};
