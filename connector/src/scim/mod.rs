@@ -252,7 +252,7 @@ impl<T: Transport> ScimClient<T> {
             None,
         );
         let response = self.call(&request)?;
-        let list = parse_list(&request, &response)?;
+        let list = parse_list(&request, response)?;
         let same = |value: &Option<String>| {
             value
                 .as_deref()
@@ -373,7 +373,7 @@ impl<T: Transport> ScimClient<T> {
     fn list(&self, path_and_query: &str) -> Result<ListResponse, ConnectorError> {
         let request = self.request(HttpMethod::Get, path_and_query.to_string(), None);
         let response = self.call(&request)?;
-        parse_list(&request, &response)
+        parse_list(&request, response)
     }
 
     fn request(
@@ -468,9 +468,11 @@ fn parse_object<T: serde::de::DeserializeOwned>(
 /// Parses a `ListResponse` body.
 fn parse_list(
     request: &HttpRequest,
-    response: &HttpResponse,
+    mut response: HttpResponse,
 ) -> Result<ListResponse, ConnectorError> {
-    ListResponse::parse(&response.body).map_err(|why| unusable(request, response, &why))
+    // The page keeps the body: moved, not copied.
+    let body = std::mem::take(&mut response.body);
+    ListResponse::parse(body).map_err(|why| unusable(request, &response, &why))
 }
 
 /// The `bad-response` error for a 2xx answer whose body cannot be used:

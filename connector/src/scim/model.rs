@@ -106,37 +106,40 @@ impl ListResponse {
     /// allows leaving out an empty list). Absent while the total promises
     /// items, the page is refused rather than read as empty, which would
     /// silently end a listing.
-    pub fn parse(body: &[u8]) -> Result<Self, String> {
+    pub fn parse(body: impl Into<Vec<u8>>) -> Result<Self, String> {
+        let body = body.into();
         // serde reads a JSON list as a struct given field by field; refuse it first.
         if !body.trim_ascii_start().starts_with(b"{") {
-            return Err(match serde_json::from_slice::<IgnoredAny>(body) {
+            return Err(match serde_json::from_slice::<IgnoredAny>(&body) {
                 Ok(_) => "the body is not a JSON object".into(),
-                Err(e) => not_json(body, &e),
+                Err(e) => not_json(&body, &e),
             });
         }
         // Not UTF-8: let serde say why (a body cut short inside a character is
         // cut-short JSON, not an encoding problem).
-        let text = std::str::from_utf8(body).map_err(|e| {
+        let text = String::from_utf8(body).map_err(|e| {
+            let body = e.as_bytes();
             match serde_json::from_slice::<IgnoredAny>(body) {
                 Err(json) => not_json(body, &json),
                 Ok(_) => format!(
                     "the body is not JSON (invalid UTF-8 at byte {})",
-                    e.valid_up_to()
+                    e.utf8_error().valid_up_to()
                 ),
             }
         })?;
-        let envelope: Envelope<'_> = serde_json::from_str(text).map_err(|e| {
+        let envelope: Envelope<'_> = serde_json::from_str(&text).map_err(|e| {
             if e.is_data() {
                 format!("the body is not a SCIM ListResponse ({e})")
             } else {
-                not_json(body, &e)
+                not_json(text.as_bytes(), &e)
             }
         })?;
         let (total_results, items_per_page) = (envelope.total_results, envelope.items_per_page);
         let items = match (envelope.upper.or(envelope.lower), total_results) {
-            (Some(Items::List(items)), _) => {
-                items.iter().map(|item| span_of(text, item.get())).collect()
-            }
+            (Some(Items::List(items)), _) => items
+                .iter()
+                .map(|item| span_of(&text, item.get()))
+                .collect(),
             (None, Some(0)) => Vec::new(),
             (None, Some(total)) => {
                 return Err(format!(
@@ -151,7 +154,7 @@ impl ListResponse {
         Ok(Self {
             total_results,
             items_per_page,
-            text: text.to_owned(),
+            text,
             items,
         })
     }
