@@ -45,4 +45,9 @@ pub struct SyncCounts {
     pub grants: u64,
     /// Puts skipped because the sync already had an object with that id (first one kept).
     pub duplicates: u64,
+    /// Objects copied from another c1z (after [`C1zWriter::start_external_import`]) that
+    /// the sync already had, so the sync's own copy was kept. Apart from `duplicates`
+    /// because they say nothing about the connector's paging: they are the same object
+    /// known to two systems.
+    pub external_overlaps: u64,
 }

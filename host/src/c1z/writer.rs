@@ -77,6 +77,8 @@ pub struct C1zWriter {
     /// References to objects not (yet) written.
     references: References,
     clock: DiscoveryClock,
+    /// Set by [`start_external_import`](Self::start_external_import).
+    importing: bool,
 }
 
 impl C1zWriter {
@@ -124,6 +126,7 @@ impl C1zWriter {
             insert_time: Duration::ZERO,
             references: References::default(),
             clock: DiscoveryClock::new(),
+            importing: false,
         })
     }
 
@@ -135,6 +138,14 @@ impl C1zWriter {
     /// Objects written so far.
     pub fn counts(&self) -> SyncCounts {
         self.counts
+    }
+
+    /// Declares that the puts from now on copy objects from another c1z. A copy refused
+    /// because this sync already holds its id is then counted in
+    /// [`SyncCounts::external_overlaps`], not in `duplicates`: a duplicate warns that the
+    /// connector's paging shifted, which an overlap with another file does not mean.
+    pub fn start_external_import(&mut self) {
+        self.importing = true;
     }
 
     /// Stores a resource type; `false` when this sync already has one with that id (the
@@ -153,7 +164,9 @@ impl C1zWriter {
             self.traits.insert(rt.id.clone(), rt.traits.clone());
             self.references.stored(Key::resource_type(&rt.id));
         }
-        Ok(self.counts.record(n > 0, |c| &mut c.resource_types))
+        Ok(self
+            .counts
+            .record(n > 0, self.importing, |c| &mut c.resource_types))
     }
 
     /// Stores a resource; `false` for a duplicate `type:id` in this sync. A resource of a
@@ -199,7 +212,9 @@ impl C1zWriter {
             }
             refs.stored(Key::resource(&id.resource_type, &id.resource));
         }
-        Ok(self.counts.record(n > 0, |c| &mut c.resources))
+        Ok(self
+            .counts
+            .record(n > 0, self.importing, |c| &mut c.resources))
     }
 
     /// Stores an entitlement; `false` for a duplicate id in this sync.
@@ -229,7 +244,9 @@ impl C1zWriter {
             );
             self.references.stored(Key::entitlement(&e.id));
         }
-        Ok(self.counts.record(n > 0, |c| &mut c.entitlements))
+        Ok(self
+            .counts
+            .record(n > 0, self.importing, |c| &mut c.entitlements))
     }
 
     /// Stores a grant; `false` for a duplicate id in this sync.
@@ -292,7 +309,7 @@ impl C1zWriter {
                 "entitlement resource",
             );
         }
-        Ok(self.counts.record(n > 0, |c| &mut c.grants))
+        Ok(self.counts.record(n > 0, self.importing, |c| &mut c.grants))
     }
 
     /// A resource already written in this sync, by id.
@@ -340,6 +357,7 @@ impl C1zWriter {
             insert_time,
             references,
             clock: _,
+            importing: _,
         } = self;
         let checking = Instant::now();
         let (dangling_references, dangling_examples) = references.finish(&conn, &sync_id)?;
@@ -401,10 +419,18 @@ impl C1zWriter {
 }
 
 impl SyncCounts {
-    /// Counts one put: the object in its kind's counter, or a duplicate.
-    fn record(&mut self, inserted: bool, field: impl FnOnce(&mut Self) -> &mut u64) -> bool {
+    /// Counts one put: the object in its kind's counter, or a refusal as a duplicate or,
+    /// while `importing`, as an overlap with the external file.
+    fn record(
+        &mut self,
+        inserted: bool,
+        importing: bool,
+        field: impl FnOnce(&mut Self) -> &mut u64,
+    ) -> bool {
         if inserted {
             *field(self) += 1;
+        } else if importing {
+            self.external_overlaps += 1;
         } else {
             self.duplicates += 1;
         }

@@ -125,6 +125,30 @@ fn write_sample(path: &Path) -> SyncSummary {
 }
 
 #[test]
+fn after_an_external_import_starts_refused_puts_are_overlaps_not_duplicates() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut w = C1zWriter::create(&dir.path().join("sync.c1z")).unwrap();
+    w.put_resource_type(&rt("user", "User", &[Trait::User]))
+        .unwrap();
+    w.put_resource(&user("u1")).unwrap();
+    assert!(!w.put_resource(&user("u1")).unwrap());
+    w.start_external_import();
+    assert!(!w.put_resource_type(&rt("user", "Other", &[])).unwrap());
+    assert!(!w.put_resource(&user("u1")).unwrap());
+    assert!(w.put_resource(&user("u2")).unwrap());
+    let counts = w.counts();
+    assert_eq!(
+        (
+            counts.resources,
+            counts.duplicates,
+            counts.external_overlaps
+        ),
+        (2, 1, 2)
+    );
+    assert_eq!(w.finish().unwrap().counts, counts);
+}
+
+#[test]
 fn writer_output_reads_back() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("sync.c1z");
@@ -136,7 +160,8 @@ fn writer_output_reads_back() {
             resources: 4,
             entitlements: 1,
             grants: 2,
-            duplicates: 2
+            duplicates: 2,
+            external_overlaps: 0,
         }
     );
     assert_eq!(

@@ -9,9 +9,13 @@
 //! * without one: the resource types with a user or group trait, all their resources
 //!   (the principals), the entitlements on those resources and the grants of them.
 //!
-//! Objects the target already holds are skipped and counted as duplicates; for resource
-//! types that means the connector's own definition wins. References the external file
-//! itself cannot resolve are counted and warned about, never invented.
+//! The import runs after the connector's listings and the writer keeps the first copy of
+//! an id, so where both have an object the synced copy wins (for resource types: the
+//! connector's definition). Such overlaps are counted apart from the connector's repeats
+//! ([`SyncCounts::external_overlaps`](crate::c1z::SyncCounts::external_overlaps)) and
+//! reported at info level: two systems knowing one object is expected, not a paging fault.
+//! References the external file itself cannot resolve are counted and warned about, never
+//! invented.
 //!
 //! Not implemented: Baton's matching of external principals to the connector's own users
 //! through `ExternalResourceMatch*` annotations, copying the parents of carried resources,
@@ -48,8 +52,8 @@ pub struct ImportCounts {
     pub entitlements: u64,
     /// Grants copied.
     pub grants: u64,
-    /// Objects skipped because the target already had one with that id.
-    pub duplicates: u64,
+    /// Objects not copied because the target already had one with that id (its copy kept).
+    pub overlaps: u64,
     /// References to objects the external file does not hold (not copied).
     pub missing: u64,
 }
@@ -139,6 +143,7 @@ impl ExternalSource {
     /// caller must drop the writer unfinished, which leaves the target file untouched.
     pub fn import_into(&self, writer: &mut C1zWriter) -> Result<ImportCounts, SyncError> {
         let started = Instant::now();
+        writer.start_external_import();
         let mut import = Import {
             src: self,
             writer,
@@ -146,15 +151,29 @@ impl ExternalSource {
             types_seen: HashSet::new(),
             resources_seen: HashSet::new(),
             examples: Vec::new(),
+            first_overlap: None,
         };
         match &self.entitlement {
             Some(e) => import.by_entitlement(e)?,
             None => import.principals()?,
         }
         let Import {
-            counts, examples, ..
+            counts,
+            examples,
+            first_overlap,
+            ..
         } = import;
         let file = self.source.path.display();
+        if let Some(example) = first_overlap {
+            tracing::info!(
+                %file,
+                external_overlaps = counts.overlaps,
+                example = %example,
+                "{} objects of the external c1z were already in this sync; the synced copy \
+                 was kept, e.g. {example}",
+                counts.overlaps
+            );
+        }
         if counts.missing > 0 {
             tracing::warn!(
                 %file,
@@ -171,7 +190,7 @@ impl ExternalSource {
             resources = counts.resources,
             entitlements = counts.entitlements,
             grants = counts.grants,
-            duplicates = counts.duplicates,
+            overlaps = counts.overlaps,
             missing = counts.missing,
             elapsed_ms = started.elapsed().as_millis() as u64,
             "imported external resources"
@@ -204,6 +223,8 @@ struct Import<'a> {
     /// `type:id` keys of resources already handled by [`Import::resource_by_id`].
     resources_seen: HashSet<String>,
     examples: Vec<String>,
+    /// The first object the target already had, named for the overlap report.
+    first_overlap: Option<String>,
 }
 
 impl Import<'_> {
@@ -316,15 +337,17 @@ impl Import<'_> {
             .writer
             .put_resource_type(rt)
             .map_err(|e| self.src.write_error(e))?;
-        if inserted {
-            self.counts.resource_types += 1;
-        } else {
+        if !inserted {
             tracing::debug!(
                 resource_type = %rt.id,
                 "the external c1z also defines this resource type; the connector's definition is kept"
             );
-            self.counts.duplicates += 1;
         }
+        self.count(
+            inserted,
+            |c| &mut c.resource_types,
+            || format!("resource type {}", rt.id),
+        );
         Ok(())
     }
 
@@ -353,7 +376,14 @@ impl Import<'_> {
             .writer
             .put_resource(r)
             .map_err(|e| self.src.write_error(e))?;
-        self.count(inserted, |c| &mut c.resources);
+        self.count(
+            inserted,
+            |c| &mut c.resources,
+            || {
+                let id = r.id.as_ref().map(ResourceId::key).unwrap_or_default();
+                format!("resource {id}")
+            },
+        );
         Ok(())
     }
 
@@ -362,7 +392,11 @@ impl Import<'_> {
             .writer
             .put_entitlement(e)
             .map_err(|e| self.src.write_error(e))?;
-        self.count(inserted, |c| &mut c.entitlements);
+        self.count(
+            inserted,
+            |c| &mut c.entitlements,
+            || format!("entitlement {}", e.id),
+        );
         Ok(())
     }
 
@@ -371,15 +405,22 @@ impl Import<'_> {
             .writer
             .put_grant(g)
             .map_err(|e| self.src.write_error(e))?;
-        self.count(inserted, |c| &mut c.grants);
+        self.count(inserted, |c| &mut c.grants, || format!("grant {}", g.id));
         Ok(())
     }
 
-    fn count(&mut self, inserted: bool, field: impl FnOnce(&mut ImportCounts) -> &mut u64) {
+    /// `name` is only called for the first overlap, so the others cost no formatting.
+    fn count(
+        &mut self,
+        inserted: bool,
+        field: impl FnOnce(&mut ImportCounts) -> &mut u64,
+        name: impl FnOnce() -> String,
+    ) {
         if inserted {
             *field(&mut self.counts) += 1;
         } else {
-            self.counts.duplicates += 1;
+            self.counts.overlaps += 1;
+            self.first_overlap.get_or_insert_with(name);
         }
     }
 

@@ -207,6 +207,8 @@ impl<'a> SyncRun<'a> {
         // The writer's error explains a refused hand-over; otherwise the connector's comes first.
         let mut writer = written?;
         listed?;
+        // After the listings: the writer keeps the first copy of an id, so the synced copy
+        // of an object also in the external file wins, as the README promises.
         if let Some(external) = external {
             external.import_into(&mut writer)?;
         }
