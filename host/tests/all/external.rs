@@ -9,8 +9,11 @@ use baton_host::c1z::proto::{
     self, resource_type::Trait, user_trait, Entitlement, Grant, Resource, ResourceId, ResourceType,
 };
 use baton_host::c1z::{C1zReader, C1zWriter, EntitlementFilter, GrantFilter, ResourceFilter};
+use baton_host::sync::external::ExternalResources;
+use baton_host::sync::SyncRun;
+use notion_scim_test_server::Anomaly;
 
-use super::{c1z_check, server, TOKEN};
+use super::{c1z_check, notion, server, TOKEN};
 
 fn resource(kind: &str, id: &str, name: &str) -> Resource {
     let annotation = match kind {
@@ -199,6 +202,91 @@ fn without_a_filter_the_users_and_groups_are_carried() {
     assert!(!entitlements.contains("app:a1:access"));
     assert!(grants.contains("group:ext-g1:member:user:ext-u3"));
     assert!(!grants.iter().any(|g| g.starts_with("app:")));
+}
+
+/// What [`write_external`] shares with a Notion sync when no filter is given: the `user`
+/// and `group` resource types and the clashing user.
+const OVERLAPS: u64 = 3;
+
+/// The JSON log lines of a run (`--log-format json`).
+fn log_lines(stderr: &str) -> Vec<serde_json::Value> {
+    stderr
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON log lines"))
+        .collect()
+}
+
+/// The first log line whose message contains `needle`.
+fn line<'a>(lines: &'a [serde_json::Value], needle: &str) -> Option<&'a serde_json::Value> {
+    lines
+        .iter()
+        .find(|l| l["message"].as_str().unwrap_or("").contains(needle))
+}
+
+#[test]
+fn objects_the_sync_already_has_are_overlaps_at_info_not_a_paging_warning() {
+    let (_, stderr, _) = sync_with(&[]);
+    let lines = log_lines(&stderr);
+    let finished = line(&lines, "sync finished").expect(&stderr);
+    assert_eq!(finished["duplicates"], 0, "{stderr}");
+    assert_eq!(finished["external_overlaps"], OVERLAPS, "{stderr}");
+    let overlap = line(&lines, "were already in this sync").expect(&stderr);
+    assert_eq!(overlap["level"], "INFO");
+    assert_eq!(overlap["external_overlaps"], OVERLAPS);
+    // Types are imported first, in the external file's order.
+    assert_eq!(overlap["example"], "resource type user");
+    assert!(
+        overlap["message"].as_str().unwrap().starts_with(
+            "3 objects of the external c1z were already in this sync; the synced copy was kept"
+        ),
+        "{overlap}"
+    );
+    assert!(line(&lines, "objects more than once").is_none(), "{stderr}");
+    assert!(lines.iter().all(|l| l["level"] != "WARN"), "{stderr}");
+}
+
+#[test]
+fn the_paging_warning_counts_the_connectors_repeats_only() {
+    let server = server(120, 1);
+    // The second page of users starts with the last user of the first: that user and its
+    // role grant come twice.
+    server.enable_anomaly(Anomaly::DuplicateAcrossPages);
+    let clash = server.users()[0]["id"].as_str().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let (ext, out) = (dir.path().join("ext.c1z"), dir.path().join("out.c1z"));
+    write_external(&ext, &clash);
+
+    let run = baton_notion(
+        &server.base_url(),
+        &[
+            "-f",
+            out.to_str().unwrap(),
+            "--external-resource-c1z",
+            ext.to_str().unwrap(),
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&run.stderr).into_owned();
+    assert!(run.status.success(), "{stderr}");
+    let lines = log_lines(&stderr);
+    let finished = line(&lines, "sync finished").expect(&stderr);
+    assert_eq!(finished["duplicates"], 2, "{stderr}");
+    assert_eq!(finished["external_overlaps"], OVERLAPS, "{stderr}");
+    let warning = line(&lines, "objects more than once").expect(&stderr);
+    assert_eq!(warning["level"], "WARN");
+    assert_eq!(warning["duplicates"], 2);
+
+    // The library reports the same split.
+    let (mut instance, metadata) = notion(&server.base_url(), TOKEN);
+    instance.validate().unwrap();
+    let report = SyncRun::new(&mut instance, &metadata, &out)
+        .unwrap()
+        .with_external(ExternalResources::new(&ext, None))
+        .run()
+        .unwrap();
+    let repeats: u64 = report.per_type.iter().map(|(_, s)| s.duplicates).sum();
+    assert_eq!(repeats, 2, "{:?}", report.per_type);
+    let counts = report.summary.counts;
+    assert_eq!((counts.duplicates, counts.external_overlaps), (2, OVERLAPS));
 }
 
 #[test]
