@@ -12,6 +12,36 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context};
 use clap::Command;
 
+/// A parsed config file: its path and its `flag-name: value` pairs.
+#[derive(Debug, Clone)]
+pub struct ConfigFile {
+    /// Where it was read from.
+    pub path: PathBuf,
+    /// Its pairs, in file order.
+    pub pairs: Vec<(String, String)>,
+}
+
+impl ConfigFile {
+    /// Reads and parses the file [`locate`] finds, if any.
+    pub fn load() -> anyhow::Result<Option<ConfigFile>> {
+        let Some(path) = locate()? else {
+            return Ok(None);
+        };
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let pairs = parse(&text, &path)?;
+        Ok(Some(ConfigFile { path, pairs }))
+    }
+
+    /// The value the file gives `key` (a flag's long name).
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.pairs
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
 /// The file to read: `BATON_CONFIG_PATH`, else `./.baton.yaml` if present.
 pub fn locate() -> anyhow::Result<Option<PathBuf>> {
     match std::env::var_os("BATON_CONFIG_PATH") {

@@ -246,13 +246,36 @@ fn check_argv(args: &[OsString]) {
     let argv = |name: &str| std::iter::once(OsString::from(name)).chain(args.iter().cloned());
     match baton_notion(&metadata()).try_get_matches_from(argv("baton-notion")) {
         Ok(m) if m.subcommand().is_none() => {
-            let _ = HostArgs::from_arg_matches(&m);
+            if let Ok(host) = HostArgs::from_arg_matches(&m) {
+                // What parses must not fail later, where no logger may exist yet.
+                let level = host.log_level.to_ascii_lowercase();
+                assert!(
+                    crate::cli::logging::LOG_LEVELS.contains(&level.as_str()),
+                    "--log-level {level} parsed"
+                );
+            }
         }
         Ok(_) => {}
-        Err(e) => assert!(!e.render().to_string().is_empty()),
+        Err(e) => assert_names_its_flag(&e),
     }
     if let Err(e) = crate::cli::reader::parse(argv("baton")) {
-        assert!(!e.render().to_string().is_empty());
+        assert_names_its_flag(&e);
+    }
+}
+
+/// A usage error has a message, and one about a flag's value names the flag.
+fn assert_names_its_flag(e: &clap::Error) {
+    let text = e.render().to_string();
+    if !e.use_stderr() {
+        return; // --help, --version
+    }
+    let first = text.lines().next().unwrap_or_default();
+    assert!(
+        first.starts_with("error: ") && first.len() > "error: ".len(),
+        "{text}"
+    );
+    if let Some(flag) = crate::cli::flag_source::flag_of(e) {
+        assert!(text.contains(&format!("--{flag}")), "{text}");
     }
 }
 

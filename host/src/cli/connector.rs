@@ -12,7 +12,8 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use clap::{Arg, ArgAction, ArgMatches, Args, Command, FromArgMatches};
 
-use super::config_file;
+use super::config_file::{self, ConfigFile};
+use super::flag_source::{self, FlagSources};
 use super::health::{self, HealthCheckArgs};
 use super::logging::{self, LogFormat};
 use super::modes::ModeArgs;
@@ -44,8 +45,10 @@ pub(crate) struct HostArgs {
     file: PathBuf,
 
     /// The log level: debug, info, warn, error
-    #[arg(long, env = "BATON_LOG_LEVEL", default_value = "info")]
-    log_level: String,
+    #[arg(long, env = "BATON_LOG_LEVEL", default_value = "info", ignore_case = true,
+          hide_possible_values = true,
+          value_parser = clap::builder::PossibleValuesParser::new(logging::LOG_LEVELS))]
+    pub(crate) log_level: String,
 
     /// The output format for logs: json, console [default: console on a terminal, json otherwise]
     #[arg(long, env = "BATON_LOG_FORMAT", value_enum)]
@@ -124,23 +127,23 @@ pub fn main() -> ExitCode {
 }
 
 fn run(args: Vec<OsString>) -> anyhow::Result<()> {
+    let config_file = ConfigFile::load()?;
+    let sources = FlagSources::new(&args, config_file.as_ref());
     let mut runtime = Runtime::new()?;
     if let Some(cache) = ComponentCache::default_location() {
         runtime = runtime.with_cache(cache);
     }
-    let component = load_component(&runtime, component_path(&args))?;
+    let component = load_component(&runtime, component_path(&sources, config_file.as_ref()))?;
     let metadata = component.instantiate(RunPolicy::default())?.metadata()?;
 
     let mut cmd = command(&metadata);
-    if let Some(path) = config_file::locate()? {
-        let text = std::fs::read_to_string(&path)
-            .with_context(|| format!("cannot read {}", path.display()))?;
-        cmd = config_file::apply(cmd, &config_file::parse(&text, &path)?, &path)?;
+    if let Some(file) = &config_file {
+        cmd = config_file::apply(cmd, &file.pairs, &file.path)?;
     }
-    let matches = cmd.try_get_matches_from(&args);
+    let matches = cmd.clone().try_get_matches_from(&args);
     let matches = match matches {
         Ok(m) => m,
-        Err(e) if e.use_stderr() => bail!("{}", one_line(&e)),
+        Err(e) if e.use_stderr() => bail!("{}", one_line(&e, &sources, &cmd)),
         Err(e) => {
             // --help and --version
             e.print()?;
@@ -169,8 +172,23 @@ fn run(args: Vec<OsString>) -> anyhow::Result<()> {
     let log_format = logging::init(&host.log_level, host.log_format)?;
     host.modes.check(&metadata.display_name)?;
     let action = host.provisioning.request()?;
+    check_paths(&host, action.is_some(), &|long| {
+        flag_name(&sources, &cmd, long)
+    })?;
 
     let config = config_values(&metadata, &matches);
+    // The component would refuse it too, but naming the field, not the flag.
+    for field in metadata.config_fields.iter().filter(|f| f.required) {
+        if config
+            .iter()
+            .any(|v| v.name == field.name && v.value.trim().is_empty())
+        {
+            bail!(
+                "{}: must not be empty",
+                flag_name(&sources, &cmd, &field.name)
+            );
+        }
+    }
     let policy = RunPolicy {
         egress: egress_policy(&metadata, &config)?,
         request_timeout: Duration::from_secs(host.http_timeout_seconds),
@@ -188,7 +206,8 @@ fn run(args: Vec<OsString>) -> anyhow::Result<()> {
     instance.validate()?;
 
     if let Some(action) = action {
-        let outcome = provision::execute(&mut instance, &action)?;
+        let outcome = provision::execute(&mut instance, &action)
+            .with_context(|| host.provisioning.action_flags())?;
         tracing::debug!(requests = instance.requests_sent(), "{outcome}");
         match log_format {
             LogFormat::Json => println!("{}", serde_json::to_string(&outcome)?),
@@ -264,48 +283,126 @@ fn print_json(value: &serde_json::Value) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// clap's usage errors span several lines; the CLI promises one.
-fn one_line(e: &clap::Error) -> String {
+/// `--long`, and where its value came from when not the command line.
+fn flag_name(sources: &FlagSources<'_>, cmd: &Command, long: &str) -> String {
+    match sources.origin(cmd, long) {
+        Some(origin) => format!("--{long} (set by {origin})"),
+        None => format!("--{long}"),
+    }
+}
+
+/// Paths that cannot work are refused before anything is sent upstream,
+/// with the flag named: the sync would otherwise fail only at its end.
+fn check_paths(
+    host: &HostArgs,
+    provisioning: bool,
+    flag: &dyn Fn(&str) -> String,
+) -> anyhow::Result<()> {
+    let file = &host.file;
+    if provisioning {
+        if !file.is_file() {
+            bail!(
+                "{} {}: no c1z file there; provisioning resolves ids in a synced c1z, so sync into it first",
+                flag("file"),
+                file.display()
+            );
+        }
+    } else {
+        if file.is_dir() {
+            bail!(
+                "{} {}: is a folder, not a c1z file",
+                flag("file"),
+                file.display()
+            );
+        }
+        let folder = match file.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => std::path::Path::new("."),
+        };
+        if !folder.is_dir() {
+            bail!(
+                "{} {}: the folder {} does not exist",
+                flag("file"),
+                file.display(),
+                folder.display()
+            );
+        }
+    }
+    if let Some(external) = &host.external_resource_c1z {
+        if !external.is_file() {
+            bail!(
+                "{} {}: no such file",
+                flag("external-resource-c1z"),
+                external.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// clap's usage errors span several lines; the CLI promises one. A bad value
+/// that came from an environment variable or the config file says so.
+fn one_line(e: &clap::Error, sources: &FlagSources<'_>, cmd: &Command) -> String {
     let rendered = e.render().to_string();
     let text: Vec<&str> = rendered
         .lines()
         .take_while(|l| !l.starts_with("Usage:"))
         .map(str::trim)
-        .filter(|l| !l.is_empty())
+        .filter(|l| !l.is_empty() && !l.starts_with("For more information"))
         .collect();
-    let text = text.join(" ");
+    let mut text = text.join(" ");
+    if let Some(long) = flag_source::flag_of(e) {
+        if let Some(origin) = sources.origin(cmd, &long) {
+            // After the quoted `'--flag <VALUE>'` clap names, else at the end.
+            let quoted = format!("'--{long}");
+            text = match text.find(&quoted).and_then(|at| {
+                let close = text[at + 1..].find('\'')?;
+                Some(at + 1 + close + 1)
+            }) {
+                Some(end) => format!("{} (set by {origin}){}", &text[..end], &text[end..]),
+                None => format!("{text} (set by {origin})"),
+            };
+        }
+    }
     let text = text.strip_prefix("error: ").unwrap_or(&text);
     format!("{text} (see --help)")
 }
 
 /// `--component` is needed before the full command line can be parsed,
-/// because the component's metadata defines the rest of the flags.
-fn component_path(args: &[OsString]) -> Option<PathBuf> {
-    let mut iter = args.iter().skip(1);
-    while let Some(arg) = iter.next() {
-        let arg = arg.to_string_lossy();
-        if arg == "--" {
-            break;
-        }
-        if arg == "--component" {
-            return iter.next().map(PathBuf::from);
-        }
-        if let Some(path) = arg.strip_prefix("--component=") {
-            return Some(PathBuf::from(path));
-        }
+/// because the component's metadata defines the rest of the flags: flag,
+/// then `BATON_COMPONENT`, then the config file. Returns the path and how to
+/// name its flag in an error.
+fn component_path(
+    sources: &FlagSources<'_>,
+    file: Option<&ConfigFile>,
+) -> Option<(PathBuf, String)> {
+    if let Some(path) = sources.early_value("component") {
+        return Some((path.into(), "--component".into()));
     }
-    std::env::var_os("BATON_COMPONENT").map(PathBuf::from)
+    if let Some(path) = std::env::var_os("BATON_COMPONENT") {
+        return Some((path.into(), "--component (set by BATON_COMPONENT)".into()));
+    }
+    let file = file?;
+    let path = file.get("component")?;
+    let flag = format!(
+        "--component (set by `component` in {})",
+        file.path.display()
+    );
+    Some((path.into(), flag))
 }
 
-fn load_component(runtime: &Runtime, path: Option<PathBuf>) -> anyhow::Result<ConnectorComponent> {
+fn load_component(
+    runtime: &Runtime,
+    path: Option<(PathBuf, String)>,
+) -> anyhow::Result<ConnectorComponent> {
     match path {
         None => Ok(runtime.load(NOTION_COMPONENT)?),
-        Some(path) => {
+        Some((path, flag)) => {
             let bytes = std::fs::read(&path)
-                .with_context(|| format!("cannot read component {}", path.display()))?;
+                .with_context(|| format!("{flag} {}: cannot read it", path.display()))?;
             runtime
                 .load(&bytes)
-                .with_context(|| format!("cannot load component {}", path.display()))
+                .with_context(|| format!("{flag} {}: cannot load it", path.display()))
         }
     }
 }
@@ -407,23 +504,32 @@ fn egress_policy(
 mod tests {
     use super::*;
 
-    fn os(args: &[&str]) -> Vec<OsString> {
-        args.iter().map(OsString::from).collect()
-    }
-
     #[test]
-    fn component_path_is_found_in_both_flag_forms() {
-        assert_eq!(
-            component_path(&os(&["x", "--component", "a.wasm"])),
-            Some("a.wasm".into())
+    fn log_level_is_checked_while_parsing_in_any_case() {
+        let metadata = crate::bindings::types::ConnectorMetadata {
+            name: "t".into(),
+            version: "0".into(),
+            display_name: "T".into(),
+            description: String::new(),
+            help_url: String::new(),
+            icon_url: String::new(),
+            config_fields: Vec::new(),
+            resource_types: Vec::new(),
+            account_creation_schema: Vec::new(),
+            credential_options: Vec::new(),
+        };
+        let parse =
+            |level: &str| command(&metadata).try_get_matches_from(["t", "--log-level", level]);
+        assert!(parse("WARN").is_ok());
+        let e = parse("loud").unwrap_err();
+        let args: Vec<OsString> = ["t", "--log-level", "loud"].map(OsString::from).to_vec();
+        let line = one_line(&e, &FlagSources::new(&args, None), &command(&metadata));
+        assert!(
+            line.contains("--log-level")
+                && line.contains("loud")
+                && line.contains("debug, info, warn, error"),
+            "{line}"
         );
-        assert_eq!(
-            component_path(&os(&["x", "--component=b.wasm", "-f", "y"])),
-            Some("b.wasm".into())
-        );
-        assert_eq!(
-            component_path(&os(&["x", "--", "--component", "c"])),
-            std::env::var_os("BATON_COMPONENT").map(PathBuf::from)
-        );
+        assert!(!line.contains('\n'), "{line}");
     }
 }

@@ -66,7 +66,7 @@ pub fn check(args: &HealthCheckArgs) -> anyhow::Result<()> {
 fn get_status(host: &str, port: u16, path: &str, timeout: Duration) -> anyhow::Result<u16> {
     let addr = (host, port)
         .to_socket_addrs()
-        .with_context(|| format!("cannot resolve {host}"))?
+        .with_context(|| format!("--health-check-bind-address: cannot resolve `{host}`"))?
         .next()
         .ok_or_else(|| anyhow!("{host} has no address"))?;
     let mut stream = TcpStream::connect_timeout(&addr, timeout)

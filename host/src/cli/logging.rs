@@ -3,7 +3,7 @@
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use anyhow::Context;
+use anyhow::{bail, Context};
 use tracing_subscriber::EnvFilter;
 
 /// How log lines are rendered.
@@ -17,10 +17,22 @@ pub enum LogFormat {
 
 static INITIALISED: AtomicBool = AtomicBool::new(false);
 
+/// The values `--log-level` accepts, in any case: Baton's levels.
+pub const LOG_LEVELS: [&str; 4] = ["debug", "info", "warn", "error"];
+
 /// Installs the global subscriber writing to stderr and returns the format in use. `level` is a Baton log
-/// level (`debug`, `info`, `warn`, `error`) or a tracing filter directive.
+/// level (one of [`LOG_LEVELS`], in any case); the command line has checked it already.
 pub fn init(level: &str, format: Option<LogFormat>) -> anyhow::Result<LogFormat> {
-    let filter = EnvFilter::try_new(level)
+    let level = level.to_ascii_lowercase();
+    // A tracing directive such as `loud` would parse, as a target name, and
+    // then filter out every line, the fatal error included.
+    if !LOG_LEVELS.contains(&level.as_str()) {
+        bail!(
+            "--log-level: `{level}` is not a log level (expected one of {})",
+            LOG_LEVELS.join(", ")
+        );
+    }
+    let filter = EnvFilter::try_new(&level)
         .with_context(|| format!("--log-level: `{level}` is not a valid log level"))?
         // wasi-http logs transport failures that reach us anyway as the
         // connector's error; logging them twice only adds noise.
@@ -45,11 +57,62 @@ pub fn init(level: &str, format: Option<LogFormat>) -> anyhow::Result<LogFormat>
 }
 
 /// Reports a fatal error once: through the logger when it is set up, else
-/// as one `error:` line on stderr. `{:#}` keeps the whole cause chain.
+/// as one `error:` line on stderr, with each cause once ([`cause_chain`]).
 pub fn report_error(e: &anyhow::Error) {
+    let text = cause_chain(e.as_ref());
     if INITIALISED.load(Ordering::Relaxed) {
-        tracing::error!("{e:#}");
+        tracing::error!("{text}");
     } else {
-        eprintln!("error: {e:#}");
+        eprintln!("error: {text}");
+    }
+}
+
+/// An error and its causes on one line, `outer: inner`, like `{:#}`, but
+/// a cause whose text an outer layer already shows is left out. Error types
+/// of other crates (tempfile, thiserror enums with `{source}` in their
+/// message) both print their source and return it from `source()`, which
+/// `{:#}` would print twice.
+pub fn cause_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = String::new();
+    let mut layer = Some(e);
+    while let Some(err) = layer {
+        let text = err.to_string();
+        let text = text.trim();
+        if !text.is_empty() && !out.contains(text) {
+            if !out.is_empty() {
+                out.push_str(": ");
+            }
+            out.push_str(text);
+        }
+        layer = err.source();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cause_already_shown_is_not_repeated() {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "No such file (os error 2)");
+        let e = anyhow::Error::new(io).context("cannot create x: No such file (os error 2)");
+        assert_eq!(
+            cause_chain(e.as_ref()),
+            "cannot create x: No such file (os error 2)"
+        );
+        let e = anyhow::anyhow!("inner").context("outer");
+        assert_eq!(cause_chain(e.as_ref()), "outer: inner");
+    }
+
+    #[test]
+    fn a_directive_is_not_a_log_level() {
+        for bad in ["loud", "LOUD", "baton_host=debug", ""] {
+            let e = init(bad, Some(LogFormat::Json)).unwrap_err().to_string();
+            assert!(
+                e.contains("--log-level") && e.contains("debug, info, warn, error"),
+                "{e}"
+            );
+        }
     }
 }

@@ -2,6 +2,7 @@
 
 mod config_file;
 pub mod connector;
+mod flag_source;
 mod health;
 pub mod logging;
 mod modes;

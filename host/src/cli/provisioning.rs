@@ -61,6 +61,25 @@ pub(crate) struct ProvisioningArgs {
 impl ProvisioningArgs {
     /// The requested action, checked before anything is sent upstream.
     pub(crate) fn request(&self) -> anyhow::Result<Option<ProvisionRequest>> {
+        for (flag, value) in [
+            ("--grant-entitlement", &self.grant_entitlement),
+            ("--grant-principal", &self.grant_principal),
+            ("--grant-principal-type", &self.grant_principal_type),
+            ("--revoke-grant", &self.revoke_grant),
+            ("--create-account-login", &self.create_account_login),
+            ("--create-account-email", &self.create_account_email),
+            ("--delete-resource", &self.delete_resource),
+            ("--delete-resource-type", &self.delete_resource_type),
+        ] {
+            if value.as_deref().is_some_and(|v| v.trim().is_empty()) {
+                bail!("{flag} must not be empty");
+            }
+        }
+        if let Some(email) = &self.create_account_email {
+            if !email.contains('@') {
+                bail!("--create-account-email `{email}` is not an email address");
+            }
+        }
         let creating = self.create_account_login.is_some()
             || self.create_account_email.is_some()
             || self.create_account_profile.is_some();
@@ -98,6 +117,32 @@ impl ProvisioningArgs {
             bail!("{flag} changes the connected system; add -p/--provisioning to allow it");
         }
         Ok(Some(request))
+    }
+
+    /// The action flags given, for errors about the action as a whole.
+    pub(crate) fn action_flags(&self) -> String {
+        [
+            ("--grant-entitlement", self.grant_entitlement.is_some()),
+            ("--revoke-grant", self.revoke_grant.is_some()),
+            (
+                "--create-account-login",
+                self.create_account_login.is_some(),
+            ),
+            (
+                "--create-account-email",
+                self.create_account_email.is_some(),
+            ),
+            (
+                "--create-account-profile",
+                self.create_account_profile.is_some(),
+            ),
+            ("--delete-resource", self.delete_resource.is_some()),
+        ]
+        .iter()
+        .filter(|(_, given)| *given)
+        .map(|(flag, _)| *flag)
+        .collect::<Vec<_>>()
+        .join(", ")
     }
 
     /// The profile JSON, with `login` and `email` filled from their flags

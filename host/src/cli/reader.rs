@@ -23,7 +23,7 @@ mod stats;
 mod table;
 
 use crate::c1z::{C1zReader, EntitlementFilter, GrantFilter, ResourceFilter, SyncRun};
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use args::{Cli, Command, Format, GrantArgs, PrincipalsCommand, SyncArg};
 use clap::{CommandFactory, FromArgMatches};
 use lookups::Lookups;
@@ -52,7 +52,7 @@ pub fn main() -> ExitCode {
         // `baton grants | head` closing the pipe early is not a failure.
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", super::logging::cause_chain(e.as_ref()));
             ExitCode::from(1)
         }
     }
@@ -91,13 +91,13 @@ pub(crate) fn execute(cli: &Cli, out: impl Write) -> Result<()> {
     match command {
         Command::Syncs => {
             no_sync_id(cli, "syncs", "it lists every sync")?;
-            let reader = C1zReader::open(&cli.file)?;
+            let reader = open(&cli.file, "--file")?;
             emit(format, &mut out, |sink: Sink<'_, SyncRun>| {
                 reader.syncs()?.into_iter().try_for_each(sink)
             })?
         }
         Command::Stats { sync } => {
-            let reader = C1zReader::open(&cli.file)?;
+            let reader = open(&cli.file, "--file")?;
             stats::stats(&reader, sync_id(cli, sync), format, &mut out)?
         }
         Command::Diff(args) => {
@@ -127,9 +127,9 @@ pub(crate) fn execute(cli: &Cli, out: impl Write) -> Result<()> {
             principals::compare(&cli.file, args, format, &mut out)?
         }
         listing => {
-            let reader = C1zReader::open(&cli.file)?;
+            let reader = open(&cli.file, "--file")?;
             let explicit = listing_sync_id(cli, listing);
-            let sync = reader.select_sync(explicit)?;
+            let sync = reader.select_sync(explicit).context("--sync-id")?;
             if !sync.is_finished() {
                 warn_unfinished(&reader, &sync, explicit.is_some());
             }
@@ -160,6 +160,11 @@ fn listing_sync_id<'a>(cli: &'a Cli, command: &'a Command) -> Option<&'a str> {
 
 /// Rejects `baton --sync-id X <command>` for commands without a `--sync-id`, which clap
 /// cannot do itself because that position belongs to the root command.
+/// Opens a c1z named by `flag`; an error names the flag before the file.
+pub(crate) fn open(path: &std::path::Path, flag: &'static str) -> Result<C1zReader> {
+    C1zReader::open(path).context(flag)
+}
+
 fn no_sync_id(cli: &Cli, command: &str, why: &str) -> Result<()> {
     if cli.sync_id.is_some() {
         bail!("`baton {command}` takes no --sync-id: {why}");

@@ -113,7 +113,7 @@ pub fn prepare(
                     .any(|t| &t.id == principal_type)
             {
                 return Err(ProvisionError::Invalid(format!(
-                    "entitlement `{entitlement_id}` cannot be granted to a `{principal_type}`"
+                    "entitlement `{entitlement_id}` cannot be granted to a `{principal_type}` (--grant-principal-type)"
                 )));
             }
             Ok(PreparedAction::Grant {
@@ -136,7 +136,7 @@ pub fn prepare(
             });
             if !deletable {
                 return Err(ProvisionError::Invalid(format!(
-                    "resources of type `{resource_type}` cannot be deleted by this connector"
+                    "resources of type `{resource_type}` (--delete-resource-type) cannot be deleted by this connector"
                 )));
             }
             Ok(PreparedAction::Delete(ResourceId {

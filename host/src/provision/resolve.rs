@@ -115,7 +115,7 @@ impl SyncedIds {
             .map_err(|e| self.err(e))?
             .ok_or_else(|| {
                 ProvisionError::Invalid(format!(
-                    "entitlement `{id}` is not in {}; run a sync first or check the id",
+                    "entitlement `{id}` (--grant-entitlement) is not in {}; run a sync first or check the id",
                     self.path
                 ))
             })
@@ -141,7 +141,8 @@ impl SyncedIds {
                 resource: rid.resource,
             }),
             None => Err(ProvisionError::Invalid(format!(
-                "principal {resource_type} `{id}` is not in {}; run a sync first or check the id",
+                "principal {resource_type} `{id}` (--grant-principal-type, --grant-principal) is not in {}; \
+                 run a sync first or check the id",
                 self.path
             ))),
         }
@@ -154,7 +155,7 @@ impl SyncedIds {
             .map_err(|e| self.err(e))?
             .ok_or_else(|| {
                 ProvisionError::Invalid(format!(
-                    "grant `{id}` is not in {}; run a sync first or check the id",
+                    "grant `{id}` (--revoke-grant) is not in {}; run a sync first or check the id",
                     self.path
                 ))
             })?;

@@ -1,6 +1,7 @@
 //! Integration tests: the real Notion component, run by the real host,
 //! against the test-server started in-process on an ephemeral port.
 
+mod bad_input;
 mod bench_smoke;
 mod c1z_writer;
 mod cli;

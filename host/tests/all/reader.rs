@@ -203,7 +203,7 @@ fn clear_errors_exit_1() {
         ),
         (
             &["-f", "nope.c1z", "resources"][..],
-            "error: file does not exist: nope.c1z",
+            "error: --file: file does not exist: nope.c1z",
         ),
         (
             &["-f", "small-expanded.c1z", "--sync-id", "x", "grants"][..],

@@ -323,7 +323,7 @@ fn diff_errors() {
         ),
         (
             &["-f", "old.c1z", "diff", "--base-sync-id", "nope"][..],
-            "error: sync \"nope\" is not in old.c1z",
+            "error: --base-sync-id: sync \"nope\" is not in old.c1z",
         ),
         (
             &["-f", "old.c1z", "--sync-id", "x", "diff"][..],

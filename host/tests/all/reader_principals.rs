@@ -271,7 +271,7 @@ fn compare_across_files_matches_users_by_email() {
     assert_eq!(o.status.code(), Some(1));
     let err = String::from_utf8(o.stderr).unwrap();
     assert!(
-        err.starts_with("error: entitlement \"app:nope:member\" is not in sync"),
+        err.starts_with("error: --entitlement: entitlement \"app:nope:member\" is not in sync"),
         "{err}"
     );
 }

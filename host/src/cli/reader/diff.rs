@@ -19,7 +19,7 @@ use super::rows::Row;
 use super::{shown_time, titled_table, warn_unfinished};
 use crate::c1z::proto::{Entitlement, Grant, Resource};
 use crate::c1z::{C1zError, C1zReader, EntitlementFilter, GrantFilter, ResourceFilter, SyncRun};
-use anyhow::{anyhow, Result};
+use anyhow::{anyhow, Context, Result};
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
@@ -142,14 +142,16 @@ fn changes<T: Diffed>(
 
 /// Runs `baton diff`: picks the two syncs, compares them and prints the result.
 pub fn run(file: &Path, args: &DiffArgs, format: Format, out: &mut impl Write) -> Result<()> {
-    let applied_reader = C1zReader::open(file)?;
+    let applied_reader = super::open(file, "--file")?;
     let base_reader_owned = match &args.base_file {
-        Some(p) => Some(C1zReader::open(p)?),
+        Some(p) => Some(super::open(p, "--base-file")?),
         None => None,
     };
     let base_reader = base_reader_owned.as_ref().unwrap_or(&applied_reader);
     let applied = match &args.applied_sync_id {
-        Some(id) => applied_reader.select_sync(Some(id))?,
+        Some(id) => applied_reader
+            .select_sync(Some(id))
+            .context("--applied-sync-id")?,
         None => newest_full(&applied_reader, None)?.ok_or_else(|| {
             anyhow!(
                 "no finished full sync in {} to diff; pass --applied-sync-id (`baton syncs` \
@@ -159,7 +161,9 @@ pub fn run(file: &Path, args: &DiffArgs, format: Format, out: &mut impl Write) -
         })?,
     };
     let base = match (&args.base_sync_id, &args.base_file) {
-        (Some(id), _) => base_reader.select_sync(Some(id))?,
+        (Some(id), _) => base_reader
+            .select_sync(Some(id))
+            .context("--base-sync-id")?,
         (None, Some(base_file)) => newest_full(base_reader, None)?.ok_or_else(|| {
             anyhow!(
                 "no finished full sync in {} to diff against; pass --base-sync-id",

@@ -19,7 +19,7 @@ use super::rows::{ResourceRow, Row};
 use super::{titled_table, warn_unfinished};
 use crate::c1z::proto::{find_annotation, Resource, UserTrait};
 use crate::c1z::{C1zReader, GrantFilter};
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use std::collections::HashSet;
 use std::io::Write;
 use std::path::Path;
@@ -120,12 +120,16 @@ pub fn compare(
     format: Format,
     out: &mut impl Write,
 ) -> Result<()> {
-    let base_reader = C1zReader::open(file)?;
-    let base = holders(&base_reader, &args.entitlement)?;
+    let base_reader = super::open(file, "--file")?;
+    let base = holders(&base_reader, &args.entitlement).context("--entitlement")?;
     let compared = match &args.compare_file {
-        Some(other) => holders(&C1zReader::open(other)?, &args.compare_entitlement)?,
-        None => holders(&base_reader, &args.compare_entitlement)?,
-    };
+        Some(other) => holders(
+            &super::open(other, "--compare-file")?,
+            &args.compare_entitlement,
+        ),
+        None => holders(&base_reader, &args.compare_entitlement),
+    }
+    .context("--compare-entitlement")?;
     let base_ids: Vec<Identity> = base.iter().map(|r| Identity::of(&r.resource)).collect();
     let compared_ids: Vec<Identity> = compared.iter().map(|r| Identity::of(&r.resource)).collect();
     let missing = unmatched(&base, &base_ids, &Index::of(&compared_ids));

@@ -3,7 +3,7 @@
 use super::args::Format;
 use super::{json, shown_time, table, warn_unfinished};
 use crate::c1z::C1zReader;
-use anyhow::{anyhow, Result};
+use anyhow::{anyhow, Context, Result};
 use std::collections::BTreeMap;
 use std::io::Write;
 
@@ -16,7 +16,7 @@ pub fn stats(
     out: &mut impl Write,
 ) -> Result<()> {
     let sync = match sync_id {
-        Some(id) => reader.select_sync(Some(id))?,
+        Some(id) => reader.select_sync(Some(id)).context("--sync-id")?,
         None => match reader.latest_finished_sync()? {
             Some(s) => s,
             None => return Err(no_finished_sync(reader)?),
