@@ -8,7 +8,9 @@
 use std::cell::RefCell;
 use std::fmt;
 
-use crate::baton::connector::types::{ConfigField, ConfigValue, ConnectorError};
+use crate::baton::connector::types::{
+    ConfigField, ConfigValue, ConnectorError, CredentialBinding, CredentialPresentation,
+};
 use crate::error::{failed_precondition, invalid_argument};
 
 /// Name of the SCIM token field.
@@ -41,7 +43,8 @@ pub struct BaseUrl {
 /// A checked configuration.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Config {
-    /// The SCIM bearer token; never printed (see the `Debug` impl).
+    /// The value given for the SCIM token: the host's placeholder, as the
+    /// host holds the token and sends it itself. Never printed (see `Debug`).
     pub token: String,
     /// Where the SCIM API lives.
     pub base_url: BaseUrl,
@@ -71,6 +74,12 @@ pub fn fields() -> Vec<ConfigField> {
             hidden: false,
             egress_origin: false,
             default_value: None,
+            // The host holds the token and sends it to Notion itself; this
+            // component only ever sees a placeholder.
+            credential: Some(CredentialBinding {
+                origin_field: BASE_URL.into(),
+                presentation: CredentialPresentation::Bearer,
+            }),
         },
         ConfigField {
             name: BASE_URL.into(),
@@ -81,6 +90,7 @@ pub fn fields() -> Vec<ConfigField> {
             hidden: true,
             egress_origin: true,
             default_value: Some(DEFAULT_BASE_URL.into()),
+            credential: None,
         },
     ]
 }

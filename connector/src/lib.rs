@@ -88,6 +88,7 @@ impl Guest for NotionConnector {
             ],
             account_creation_schema: users::account_creation_schema(),
             credential_options: vec![CredentialOption::NoPassword],
+            read_only_posts: Vec::new(),
         }
     }
 

@@ -10,7 +10,7 @@ wasmtime::component::bindgen!({
 pub use baton::connector::types;
 
 /// The contract version this host implements, from the WIT package.
-pub const CONTRACT_VERSION: &str = "0.1.0";
+pub const CONTRACT_VERSION: &str = "0.2.0";
 
 /// Export name of the connector interface, as a component names it.
 pub const CONNECTOR_EXPORT_PREFIX: &str = "baton:connector/connector@";

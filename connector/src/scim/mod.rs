@@ -176,7 +176,9 @@ pub fn found_write<T>(result: Result<T, Failure>) -> Result<Option<T>, Failure> 
     }
 }
 
-/// A SCIM client bound to one base URL and token.
+/// A SCIM client bound to one base URL. `token` is what `configure` got
+/// for it, the host's placeholder under a host that holds secrets; it is
+/// only kept to scrub it from echoed error bodies.
 pub struct ScimClient<T> {
     transport: T,
     base: BaseUrl,
@@ -382,8 +384,9 @@ impl<T: Transport> ScimClient<T> {
         path_and_query: String,
         body: Option<&Value>,
     ) -> HttpRequest {
+        // No Authorization header: the host holds the token and adds it to
+        // requests to the base URL's origin (the field's credential binding).
         let mut headers = vec![
-            ("authorization".into(), format!("Bearer {}", self.token)),
             ("accept".into(), "application/scim+json".into()),
             (
                 "user-agent".into(),

@@ -60,6 +60,13 @@ pub enum C1zError {
     /// The OS random source failed (KSUID generation).
     #[error("cannot get random bytes for a sync id: {0}")]
     Random(getrandom::Error),
+    /// The database being written reached the size set with
+    /// [`C1zWriter::limit_size`](super::C1zWriter::limit_size); SQLite refused to grow it.
+    #[error("the database reached its size limit of {bytes} bytes")]
+    SizeLimit {
+        /// The limit.
+        bytes: u64,
+    },
 }
 
 impl C1zError {

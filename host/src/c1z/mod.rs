@@ -5,7 +5,8 @@
 //! on (see `c1z-format.md`). This module has:
 //!
 //! * [`proto`]: the protobuf messages (hand-written prost structs) and `Any` helpers;
-//! * [`C1zWriter`]: writes one full sync into a new file, replacing the target atomically;
+//! * [`C1zWriter`]: writes one full sync into a new file, replacing the target atomically,
+//!   without objects that reference objects missing from the sync ([`Dropped`]);
 //! * [`C1zReader`]: reads Go-written and our own files, streaming listings page by page;
 //! * [`ksuid`] and [`timestamp`]: sync ids and the `datetime` text layout.
 //!
@@ -26,6 +27,7 @@ mod validate;
 mod writer;
 
 pub use container::{MAGIC_V1, MAGIC_V3};
+pub use dangling::Dropped;
 pub use error::C1zError;
 pub use listing::{EntitlementFilter, GrantFilter, Objects, ResourceFilter};
 pub use reader::{C1zReader, SyncRun};

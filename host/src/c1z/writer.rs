@@ -6,9 +6,13 @@
 //! other lookup indexes built at the end. `finish` compresses into a second temp file,
 //! fsyncs it and renames it over the target, so the target is replaced atomically or not
 //! at all.
+//!
+//! `finish` also settles referential integrity (`dangling.rs`): objects that reference an
+//! object missing from the sync are dropped and counted. An optional size limit
+//! ([`C1zWriter::limit_size`]) is SQLite's own `max_page_count`.
 
 use super::container::write_c1z;
-use super::dangling::{Key, References};
+use super::dangling::{self, Dropped};
 use super::ksuid::Ksuid;
 use super::proto::{self, Entitlement, Grant, Resource, ResourceId, ResourceType};
 use super::schema;
@@ -16,7 +20,7 @@ use super::temp::{self, TempFile};
 use super::timestamp::UnixTime;
 use super::{validate, C1zError, SyncCounts};
 use prost::Message;
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection, ErrorCode, OptionalExtension};
 use std::collections::HashMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -33,25 +37,28 @@ pub struct SyncSummary {
     pub started_at: String,
     /// `ended_at` as stored.
     pub ended_at: String,
-    /// Objects written and duplicates skipped.
+    /// Objects in the file (those written, less those dropped) and duplicates skipped.
     pub counts: SyncCounts,
     /// Size of the SQLite database inside.
     pub db_bytes: u64,
     /// Size of the c1z file.
     pub file_bytes: u64,
-    /// Number of references to objects missing from the sync (resource type of a resource,
-    /// parent, entitlement resource, grant entitlement/principal/resource). Baton shows
-    /// placeholders for them, so they are bugs in the sync, but the file is still written.
+    /// Objects dropped at the end because they referenced an object missing from the sync
+    /// (a resource's type or parent, an entitlement's resource, a grant's entitlement,
+    /// principal or entitlement resource), with examples.
+    pub dropped: Dropped,
+    /// References to objects missing from the sync that the file still holds: 0, unless
+    /// [`C1zWriter::keep_dangling`] kept them (Baton then shows placeholders).
     pub dangling_references: u64,
     /// Up to 20 human-readable examples of those references.
     pub dangling_examples: Vec<String>,
     /// Time spent executing the SQLite inserts of the `put_*` calls, summed over the sync
     /// (what the rest of a page write costs is the caller's to measure around them).
     pub insert_time: Duration,
-    /// Time `finish` spent in the dangling-reference check.
+    /// Time `finish` spent checking references and dropping the objects that dangle.
     pub check_time: Duration,
-    /// Time `finish` spent in SQLite after the check: the deferred indexes, the commit and
-    /// the close.
+    /// Time `finish` spent in SQLite apart from the check: the deferred indexes, the commit
+    /// and the close.
     pub finalize_time: Duration,
     /// Time `finish` spent compressing the database into the c1z with zstd and fsyncing it.
     pub compress_time: Duration,
@@ -74,12 +81,28 @@ pub struct C1zWriter {
     /// Summed time of the inserts, reported in [`SyncSummary::insert_time`] so that
     /// benchmarks can tell SQLite apart from encoding at a cost of two clock reads a row.
     insert_time: Duration,
-    /// References to objects not (yet) written.
-    references: References,
     clock: DiscoveryClock,
     /// Set by [`start_external_import`](Self::start_external_import).
     importing: bool,
+    /// Set by [`keep_dangling`](Self::keep_dangling).
+    keep_dangling: bool,
+    /// Set by [`limit_size`](Self::limit_size).
+    size_limit: Option<SizeLimit>,
 }
+
+/// A bound on the database's size, as SQLite enforces it.
+#[derive(Debug, Clone, Copy)]
+struct SizeLimit {
+    /// The limit asked for.
+    bytes: u64,
+    /// `max_page_count` as SQLite set it.
+    pages: u64,
+    page_size: u64,
+}
+
+/// Pages a statement may need besides its row's bytes: a split, or a new root, in each
+/// b-tree it touches (a table and up to three indexes, a few levels deep).
+const STATEMENT_SLACK_PAGES: u64 = 64;
 
 impl C1zWriter {
     /// Starts a new full sync that will replace `target` on `finish`; creates the temp
@@ -124,10 +147,39 @@ impl C1zWriter {
             counts: SyncCounts::default(),
             traits: HashMap::new(),
             insert_time: Duration::ZERO,
-            references: References::default(),
             clock: DiscoveryClock::new(),
             importing: false,
+            keep_dangling: false,
+            size_limit: None,
         })
+    }
+
+    /// Caps the database at `max_bytes` (rounded down to whole pages, and never below what
+    /// it holds already). SQLite refuses to grow past it, and the put or `finish` that
+    /// would have is refused with [`C1zError::SizeLimit`].
+    pub fn limit_size(&mut self, max_bytes: u64) -> Result<(), C1zError> {
+        let page_size: u64 = self
+            .conn
+            .query_row("PRAGMA page_size", [], |r| r.get(0))?;
+        let pages = (max_bytes / page_size).max(1);
+        // SQLite answers with the limit it set.
+        let pages: u64 =
+            self.conn
+                .query_row(&format!("PRAGMA max_page_count = {pages}"), [], |r| r.get(0))?;
+        self.size_limit = Some(SizeLimit {
+            bytes: max_bytes,
+            pages,
+            page_size,
+        });
+        Ok(())
+    }
+
+    /// Keeps objects that reference objects missing from the sync instead of dropping them
+    /// at `finish`; they are counted in [`SyncSummary::dangling_references`]. Such a file
+    /// fails validators that check references: this is for test fixtures of readers, which
+    /// must show placeholders for what is missing.
+    pub fn keep_dangling(&mut self) {
+        self.keep_dangling = true;
     }
 
     /// The sync's KSUID.
@@ -158,11 +210,12 @@ impl C1zWriter {
         )?;
         let data = rt.encode_to_vec();
         let started = Instant::now();
-        let n = stmt.execute(params![rt.id, data, self.sync_id, self.clock.now()])?;
+        let n = stmt
+            .execute(params![rt.id, data, self.sync_id, self.clock.now()])
+            .map_err(|e| size_limited(&self.conn, self.size_limit, e, data.len()))?;
         self.insert_time += started.elapsed();
         if n > 0 {
             self.traits.insert(rt.id.clone(), rt.traits.clone());
-            self.references.stored(Key::resource_type(&rt.id));
         }
         Ok(self
             .counts
@@ -185,33 +238,18 @@ impl C1zWriter {
         )?;
         let data = r.encode_to_vec();
         let started = Instant::now();
-        let n = stmt.execute(params![
-            id.resource_type,
-            id.key(),
-            parent.map(|p| &p.resource_type),
-            parent.map(|p| &p.resource),
-            data,
-            self.sync_id,
-            self.clock.now()
-        ])?;
+        let n = stmt
+            .execute(params![
+                id.resource_type,
+                id.key(),
+                parent.map(|p| &p.resource_type),
+                parent.map(|p| &p.resource),
+                data,
+                self.sync_id,
+                self.clock.now()
+            ])
+            .map_err(|e| size_limited(&self.conn, self.size_limit, e, data.len()))?;
         self.insert_time += started.elapsed();
-        if n > 0 {
-            let referrer = || format!("resource {}", id.key());
-            let refs = &mut self.references;
-            refs.check(
-                Key::resource_type(&id.resource_type),
-                referrer,
-                "resource type",
-            );
-            if let Some(p) = parent {
-                refs.check(
-                    Key::resource(&p.resource_type, &p.resource),
-                    referrer,
-                    "parent resource",
-                );
-            }
-            refs.stored(Key::resource(&id.resource_type, &id.resource));
-        }
         Ok(self
             .counts
             .record(n > 0, self.importing, |c| &mut c.resources))
@@ -227,23 +265,17 @@ impl C1zWriter {
         )?;
         let data = e.encode_to_vec();
         let started = Instant::now();
-        let n = stmt.execute(params![
-            rid.resource_type,
-            rid.resource,
-            e.id,
-            data,
-            self.sync_id,
-            self.clock.now()
-        ])?;
+        let n = stmt
+            .execute(params![
+                rid.resource_type,
+                rid.resource,
+                e.id,
+                data,
+                self.sync_id,
+                self.clock.now()
+            ])
+            .map_err(|err| size_limited(&self.conn, self.size_limit, err, data.len()))?;
         self.insert_time += started.elapsed();
-        if n > 0 {
-            self.references.check(
-                Key::resource(&rid.resource_type, &rid.resource),
-                || format!("entitlement {}", e.id),
-                "resource",
-            );
-            self.references.stored(Key::entitlement(&e.id));
-        }
         Ok(self
             .counts
             .record(n > 0, self.importing, |c| &mut c.entitlements))
@@ -280,35 +312,23 @@ impl C1zWriter {
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
         )?;
         let started = Instant::now();
-        let n = stmt.execute(params![
-            rid.resource_type,
-            rid.resource,
-            ent.id,
-            pid.resource_type,
-            pid.resource,
-            g.id,
-            expansion,
-            i64::from(expandable),
-            data,
-            self.sync_id,
-            self.clock.now()
-        ])?;
+        let row_bytes = data.len() + expansion.as_ref().map_or(0, Vec::len);
+        let n = stmt
+            .execute(params![
+                rid.resource_type,
+                rid.resource,
+                ent.id,
+                pid.resource_type,
+                pid.resource,
+                g.id,
+                expansion,
+                i64::from(expandable),
+                data,
+                self.sync_id,
+                self.clock.now()
+            ])
+            .map_err(|e| size_limited(&self.conn, self.size_limit, e, row_bytes))?;
         self.insert_time += started.elapsed();
-        if n > 0 {
-            let referrer = || format!("grant {}", g.id);
-            let refs = &mut self.references;
-            refs.check(Key::entitlement(&ent.id), referrer, "entitlement");
-            refs.check(
-                Key::resource(&pid.resource_type, &pid.resource),
-                referrer,
-                "principal",
-            );
-            refs.check(
-                Key::resource(&rid.resource_type, &rid.resource),
-                referrer,
-                "entitlement resource",
-            );
-        }
         Ok(self.counts.record(n > 0, self.importing, |c| &mut c.grants))
     }
 
@@ -341,9 +361,10 @@ impl C1zWriter {
             .transpose()
     }
 
-    /// Sets `ended_at`, commits, builds the lookup indexes, closes the database, compresses
-    /// it into a temp file next to the target, fsyncs it, renames it over the target and
-    /// fsyncs the folder.
+    /// Sets `ended_at`, builds the lookup indexes, drops the objects that reference objects
+    /// missing from the sync (unless [`keep_dangling`](Self::keep_dangling)), commits,
+    /// closes the database, compresses it into a temp file next to the target, fsyncs it,
+    /// renames it over the target and fsyncs the folder.
     pub fn finish(self) -> Result<SyncSummary, C1zError> {
         let C1zWriter {
             conn,
@@ -352,26 +373,38 @@ impl C1zWriter {
             dir,
             sync_id,
             started_at,
-            counts,
+            mut counts,
             traits: _,
             insert_time,
-            references,
             clock: _,
             importing: _,
+            keep_dangling,
+            size_limit,
         } = self;
-        let checking = Instant::now();
-        let (dangling_references, dangling_examples) = references.finish(&conn, &sync_id)?;
-        let check_time = checking.elapsed();
         let finalizing = Instant::now();
         let ended_at = UnixTime::now().to_db_text();
         conn.execute(
             "UPDATE v1_sync_runs SET ended_at = ?1 WHERE sync_id = ?2",
             params![ended_at, sync_id],
-        )?;
-        conn.execute_batch(schema::DEFERRED_INDEXES)?;
+        )
+        .map_err(|e| size_limited(&conn, size_limit, e, 0))?;
+        // An index is never larger than the database it indexes: that bounds what a
+        // failed build needed.
+        conn.execute_batch(schema::DEFERRED_INDEXES)
+            .map_err(|e| size_limited(&conn, size_limit, e, usize::MAX))?;
+        let indexed = finalizing.elapsed();
+        // After the indexes: the check reads the referrers' and probes the targets'.
+        let checking = Instant::now();
+        let settled = dangling::settle(&conn, &sync_id, keep_dangling)?;
+        let check_time = checking.elapsed();
+        let committing = Instant::now();
         conn.execute_batch("COMMIT")?;
         conn.close().map_err(|(_, e)| e)?;
-        let finalize_time = finalizing.elapsed();
+        let finalize_time = indexed + committing.elapsed();
+        let dropped = settled.dropped;
+        counts.resources = counts.resources.saturating_sub(dropped.resources);
+        counts.entitlements = counts.entitlements.saturating_sub(dropped.entitlements);
+        counts.grants = counts.grants.saturating_sub(dropped.grants);
 
         let name = target.file_name().unwrap_or_default().to_string_lossy();
         let (out, out_temp) = TempFile::beside(&dir, &name, ".c1z.tmp")?;
@@ -408,8 +441,9 @@ impl C1zWriter {
             counts,
             db_bytes,
             file_bytes,
-            dangling_references,
-            dangling_examples,
+            dropped,
+            dangling_references: settled.kept,
+            dangling_examples: settled.kept_examples,
             insert_time,
             check_time,
             finalize_time,
@@ -461,6 +495,38 @@ impl DiscoveryClock {
             self.text = UnixTime::now().to_db_text();
         }
         &self.text
+    }
+}
+
+/// Explains a failed statement that needed about `needed_bytes` more (`usize::MAX`: up to
+/// the database's size). SQLite says `SQLITE_FULL` both when the disk is full and when
+/// the database reached `max_page_count`. The failed statement was rolled back, so the
+/// page count is the size before it: if that plus what the statement could have needed
+/// does not reach the limit, the disk was full.
+fn size_limited(
+    conn: &Connection,
+    limit: Option<SizeLimit>,
+    e: rusqlite::Error,
+    needed_bytes: usize,
+) -> C1zError {
+    let Some(limit) = limit else {
+        return e.into();
+    };
+    if e.sqlite_error_code() != Some(ErrorCode::DiskFull) {
+        return e.into();
+    }
+    let Ok(pages) = conn.query_row("PRAGMA page_count", [], |r| r.get::<_, u64>(0)) else {
+        return e.into();
+    };
+    let needed = if needed_bytes == usize::MAX {
+        pages
+    } else {
+        (needed_bytes as u64).div_ceil(limit.page_size) + STATEMENT_SLACK_PAGES
+    };
+    if pages.saturating_add(needed) >= limit.pages {
+        C1zError::SizeLimit { bytes: limit.bytes }
+    } else {
+        e.into()
     }
 }
 

@@ -411,23 +411,105 @@ fn writer_rejects_broken_objects_naming_them() {
     assert_eq!(w.counts().resource_types, 1);
 }
 
-#[test]
-fn dangling_references_are_reported() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut w = C1zWriter::create(&dir.path().join("d.c1z")).unwrap();
+/// A role under a missing parent, and a grant on a missing entitlement to a missing user.
+fn write_dangling(path: &Path, keep: bool) -> SyncSummary {
+    let mut w = C1zWriter::create(path).unwrap();
+    if keep {
+        w.keep_dangling();
+    }
     w.put_resource_type(&rt("role", "Role", &[])).unwrap();
     let admin = role("admin");
     w.put_resource(&admin).unwrap();
     let e = ent(&admin, "member");
     w.put_grant(&grant(&e, &ResourceId::new("user", "ghost"), false))
         .unwrap();
-    let s = w.finish().unwrap();
+    w.finish().unwrap()
+}
+
+#[test]
+fn objects_referencing_missing_ones_are_dropped_and_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("d.c1z");
+    let s = write_dangling(&path, false);
+    assert_eq!(s.dangling_references, 0, "{:?}", s.dangling_examples);
+    // role:admin (its parent role:root is missing), then the grant on its entitlement.
+    let d = &s.dropped;
+    assert_eq!((d.resources, d.entitlements, d.grants), (1, 0, 1), "{d:?}");
+    assert_eq!(
+        d.examples,
+        [
+            "resource role:admin: parent resource role:root is not in the sync",
+            "grant role:admin:member:user:ghost: entitlement role:admin:member is not in the sync",
+        ]
+    );
+    assert_eq!((s.counts.resources, s.counts.grants), (0, 0));
+    let r = C1zReader::open(&path).unwrap();
+    let sid = r.select_sync(None).unwrap().sync_id;
+    assert_eq!(r.resources(&sid, &ResourceFilter::default()).count(), 0);
+    assert_eq!(r.grants(&sid, &GrantFilter::default()).count(), 0);
+}
+
+#[test]
+fn dangling_references_are_kept_only_when_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = write_dangling(&dir.path().join("d.c1z"), true);
     // parent role:root, grant entitlement, grant principal.
     assert_eq!(s.dangling_references, 3, "{:?}", s.dangling_examples);
+    assert_eq!(s.dropped, crate::c1z::Dropped::default());
     assert!(s
         .dangling_examples
         .iter()
         .any(|x| x.contains("principal user:ghost")));
+}
+
+#[test]
+fn a_size_limit_is_refused_by_sqlite_and_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("full.c1z");
+    std::fs::write(&path, b"previous").unwrap();
+    let mut w = C1zWriter::create(&path).unwrap();
+    w.limit_size(256 << 10).unwrap();
+    w.put_resource_type(&rt("user", "User", &[Trait::User]))
+        .unwrap();
+    let err = (0..100_000)
+        .find_map(|i| w.put_resource(&user(&format!("u{i}"))).err())
+        .expect("the limit stops the puts");
+    assert!(
+        matches!(err, C1zError::SizeLimit { bytes } if bytes == 256 << 10),
+        "{err:?}"
+    );
+    // Stopped near the limit, not before.
+    assert!(w.counts().resources > 500, "{:?}", w.counts());
+    drop(w);
+    assert_eq!(std::fs::read(&path).unwrap(), b"previous");
+}
+
+#[test]
+fn a_size_limit_reached_by_the_indexes_is_named_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("full.c1z");
+    // Fill a writer without a limit to learn the size before the indexes, then write
+    // the same rows with a limit just above it.
+    let fill = |w: &mut C1zWriter| {
+        w.put_resource_type(&rt("user", "User", &[Trait::User]))
+            .unwrap();
+        for i in 0..3000 {
+            w.put_resource(&user(&format!("u{i}"))).unwrap();
+        }
+    };
+    let mut w = C1zWriter::create(&path).unwrap();
+    fill(&mut w);
+    let before_indexes: u64 = w
+        .conn
+        .query_row("PRAGMA page_count", [], |r| r.get(0))
+        .unwrap();
+    drop(w);
+    let mut w = C1zWriter::create(&path).unwrap();
+    w.limit_size((before_indexes + 2) * 4096).unwrap();
+    fill(&mut w);
+    let err = w.finish().unwrap_err();
+    assert!(matches!(err, C1zError::SizeLimit { .. }), "{err:?}");
+    assert!(!path.exists());
 }
 
 /// Manual benchmark: `cargo test -p baton-host --release --lib bulk_write -- --ignored --nocapture`.

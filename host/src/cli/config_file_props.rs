@@ -57,6 +57,7 @@ fn metadata() -> ConnectorMetadata {
         hidden,
         egress_origin: name == "base-url",
         default_value: default.map(Into::into),
+        credential: None,
     };
     ConnectorMetadata {
         name: "baton-notion".into(),
@@ -78,6 +79,7 @@ fn metadata() -> ConnectorMetadata {
         resource_types: Vec::new(),
         account_creation_schema: Vec::new(),
         credential_options: Vec::new(),
+        read_only_posts: Vec::new(),
     }
 }
 

@@ -20,6 +20,7 @@ use super::modes::ModeArgs;
 use super::progress::SyncProgress;
 use super::provisioning::ProvisioningArgs;
 use super::schema;
+use super::size;
 use crate::bindings::types::{ConfigValue, ConnectorMetadata};
 use crate::bindings::CONTRACT_VERSION;
 use crate::provision;
@@ -91,6 +92,33 @@ pub(crate) struct HostArgs {
         value_name = "ID"
     )]
     external_resource_entitlement_id_filter: Option<String>,
+
+    /// Give the connector component the values of secret fields it has no
+    /// credential binding for. Off: it gets a placeholder, and the host sends
+    /// bound credentials itself. Only for a component you trust.
+    #[arg(long, env = "BATON_PASS_SECRETS_TO_COMPONENT")]
+    pass_secrets_to_component: bool,
+
+    /// Stop the sync when one listing (the resources of a type, or the entitlements or
+    /// grants of one resource) needs more pages than this
+    #[arg(long, env = "BATON_MAX_PAGES_PER_LISTING", value_name = "PAGES",
+          default_value_t = RunPolicy::default().max_pages_per_listing,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    max_pages_per_listing: u64,
+
+    /// Stop the sync when the connector returns more objects (resources, entitlements and
+    /// grants) than this
+    #[arg(long, env = "BATON_MAX_OBJECTS", value_name = "OBJECTS",
+          default_value_t = RunPolicy::default().max_objects,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    max_objects: u64,
+
+    /// Stop the sync when the database inside the c1z being written would grow past this
+    /// size (bytes, or with KiB, MiB, GiB, TiB; at least 1MiB)
+    #[arg(long, env = "BATON_MAX_DATABASE_SIZE", value_name = "SIZE",
+          default_value_t = size::ByteSize(RunPolicy::default().max_database_bytes),
+          value_parser = size::at_least(1 << 20))]
+    max_database_size: size::ByteSize,
 
     #[command(flatten)]
     provisioning: ProvisioningArgs,
@@ -194,6 +222,10 @@ fn run(args: Vec<OsString>) -> anyhow::Result<()> {
         request_timeout: Duration::from_secs(host.http_timeout_seconds),
         max_attempts: host.max_attempts,
         rate_limit: RateLimiter::new(host.rate_limit, host.rate_limit_burst),
+        pass_secrets_to_component: host.pass_secrets_to_component,
+        max_pages_per_listing: host.max_pages_per_listing,
+        max_objects: host.max_objects,
+        max_database_bytes: host.max_database_size.0,
         ..Default::default()
     };
     // Ids and profiles are checked before anything is sent upstream.
@@ -517,6 +549,7 @@ mod tests {
             resource_types: Vec::new(),
             account_creation_schema: Vec::new(),
             credential_options: Vec::new(),
+            read_only_posts: Vec::new(),
         };
         let parse =
             |level: &str| command(&metadata).try_get_matches_from(["t", "--log-level", level]);

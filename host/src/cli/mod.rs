@@ -10,6 +10,7 @@ mod progress;
 mod provisioning;
 pub mod reader;
 mod schema;
+mod size;
 
 /// On SIGINT or SIGTERM, removes the c1z store's temp files and exits (130
 /// or 143). The target c1z is only ever replaced by an atomic rename, so an

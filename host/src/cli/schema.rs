@@ -164,6 +164,7 @@ mod tests {
                     hidden: false,
                     egress_origin: false,
                     default_value: None,
+                    credential: None,
                 },
                 ConfigField {
                     name: "base-url".into(),
@@ -174,6 +175,7 @@ mod tests {
                     hidden: true,
                     egress_origin: true,
                     default_value: Some("https://x".into()),
+                    credential: None,
                 },
             ],
             resource_types: vec![
@@ -186,6 +188,7 @@ mod tests {
             ],
             account_creation_schema: vec![],
             credential_options: vec![CredentialOption::NoPassword],
+            read_only_posts: Vec::new(),
         }
     }
 

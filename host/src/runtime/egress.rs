@@ -21,6 +21,7 @@ use super::deadline::CallClock;
 use super::limits::{Breach, Limit, Time, Tripwire};
 use super::ratelimit::RateLimiter;
 use super::retry::{self, Retries, SendOnce};
+use super::secrets::BoundCredential;
 use super::RunPolicy;
 
 /// A scheme, host and port that requests may go to.
@@ -68,7 +69,7 @@ impl Origin {
                 .unwrap_or(false)
     }
 
-    fn matches(&self, uri: &http::Uri) -> bool {
+    pub(crate) fn matches(&self, uri: &http::Uri) -> bool {
         let scheme = uri.scheme_str().unwrap_or("");
         let host = uri.host().unwrap_or("").to_ascii_lowercase();
         let default_port = if scheme == "https" { 443 } else { 80 };
@@ -112,6 +113,12 @@ pub(crate) struct EgressHooks {
     limiter: Option<RateLimiter>,
     clock: CallClock,
     tripwire: Tripwire,
+    /// Credentials the host adds to requests (`secrets.rs`).
+    credentials: Vec<BoundCredential>,
+    /// Paths of POSTs the connector declared read-only.
+    read_only_posts: Vec<String>,
+    /// Whether the current call may write; only provisioning calls may.
+    writes_allowed: bool,
 }
 
 impl EgressHooks {
@@ -131,7 +138,36 @@ impl EgressHooks {
             limiter: policy.rate_limit.clone(),
             clock,
             tripwire,
+            credentials: Vec::new(),
+            read_only_posts: Vec::new(),
+            writes_allowed: false,
         }
+    }
+
+    /// Sets what `configure` learnt: the credentials to add and the POST
+    /// paths the connector declares read-only.
+    pub(crate) fn configure(
+        &mut self,
+        credentials: Vec<BoundCredential>,
+        read_only_posts: Vec<String>,
+    ) {
+        self.credentials = credentials;
+        self.read_only_posts = read_only_posts;
+    }
+
+    /// Allows or refuses writes for the call about to start.
+    pub(crate) fn allow_writes(&mut self, allowed: bool) {
+        self.writes_allowed = allowed;
+    }
+
+    /// Whether a request only reads: GET, HEAD, OPTIONS, or a POST to a
+    /// path the connector declared read-only.
+    fn reads_only(&self, method: &http::Method, path: &str) -> bool {
+        use http::Method;
+        *method == Method::GET
+            || *method == Method::HEAD
+            || *method == Method::OPTIONS
+            || (*method == Method::POST && self.read_only_posts.iter().any(|p| p == path))
     }
 
     /// Requests sent on the wire, each retry counted.
@@ -164,7 +200,7 @@ type SendFuture =
 impl WasiHttpHooks for EgressHooks {
     fn send_request(
         &mut self,
-        request: http::Request<WasiBody>,
+        mut request: http::Request<WasiBody>,
         options: Option<RequestOptions>,
         fut: IoFuture,
     ) -> SendFuture {
@@ -181,6 +217,17 @@ impl WasiHttpHooks for EgressHooks {
             let text = format!("egress to {origin} is not allowed by the host");
             self.tripwire.trip(Breach::Egress { origin });
             return Box::new(async move { Err(HttpError::InternalError(Some(text))) });
+        }
+        if !self.writes_allowed && !self.reads_only(request.method(), uri.path()) {
+            let method = request.method().to_string();
+            let path = uri.path().to_string();
+            tracing::warn!(method, path, "refused a write where only reads are allowed");
+            let text = format!("the host allows no {method} here: this call may only read");
+            self.tripwire.trip(Breach::Write { method, path });
+            return Box::new(async move { Err(HttpError::InternalError(Some(text))) });
+        }
+        for credential in &self.credentials {
+            credential.apply(&uri, request.headers_mut());
         }
         tracing::debug!(method = %request.method(), path = uri.path(), "request");
         // The guest may ask for shorter timeouts, never longer ones: epoch

@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use wasmtime::Trap;
+use wasmtime::{Trap, WasmBacktrace};
 
 use super::limits::{Breach, Limit, LimitTrap, Time};
 use super::state::HostState;
@@ -56,6 +56,130 @@ impl fmt::Display for ConnectorError {
     }
 }
 
+/// What made a guest crash, as far as the host can tell: the cause part of
+/// [`RuntimeError::Trap`], one line without the wasm backtrace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TrapCause {
+    /// The guest panicked. A Rust guest prints the panic to its stderr,
+    /// which the host captures, and then aborts with `unreachable`.
+    Panic {
+        /// Where, as the guest printed it (`src/lib.rs:10:5`), if it did.
+        location: Option<String>,
+        /// The panic message, on one line, secrets redacted.
+        message: String,
+    },
+    /// The guest's call stack ran out (unbounded recursion, for instance).
+    StackOverflow,
+    /// The guest read or wrote outside its linear memory.
+    MemoryOutOfBounds,
+    /// The guest executed `unreachable` without printing a panic first: an
+    /// abort, or a broken guest.
+    Unreachable,
+    /// Another trap, or an error of a host function that ended the call,
+    /// as wasmtime describes it.
+    Other(String),
+}
+
+/// The longest panic message kept in a [`TrapCause`], in characters: the
+/// error is one line, and a guest decides what it panics with.
+const PANIC_MESSAGE_CHARS: usize = 500;
+
+impl TrapCause {
+    /// Classifies `e` by the trap wasmtime raised (not by its text). A panic
+    /// is told by the last `panicked at` the guest wrote to `stderr`
+    /// (already redacted) before its `unreachable`.
+    fn of(e: &wasmtime::Error, stderr: &str, redactor: &Redactor) -> TrapCause {
+        match e.downcast_ref::<Trap>() {
+            Some(Trap::UnreachableCodeReached) => {
+                TrapCause::panic_in(stderr).unwrap_or(TrapCause::Unreachable)
+            }
+            Some(Trap::StackOverflow) => TrapCause::StackOverflow,
+            Some(Trap::MemoryOutOfBounds) => TrapCause::MemoryOutOfBounds,
+            Some(trap) => {
+                let text = trap.to_string();
+                let text = text.strip_prefix("wasm trap: ").unwrap_or(&text);
+                TrapCause::Other(text.to_string())
+            }
+            None => TrapCause::Other(redactor.redact(&without_backtrace(e))),
+        }
+    }
+
+    /// The last panic in what a Rust guest printed: `thread '…' panicked at
+    /// <location>:` on one line, the message on the next ones, then maybe
+    /// `note: run with RUST_BACKTRACE=1 …`.
+    fn panic_in(stderr: &str) -> Option<TrapCause> {
+        const MARK: &str = "panicked at ";
+        let rest = &stderr[stderr.rfind(MARK)? + MARK.len()..];
+        let rest = match rest.find("\nnote: run with `RUST_BACKTRACE") {
+            Some(end) => &rest[..end],
+            None => rest,
+        };
+        let (location, message) = match rest.split_once('\n') {
+            Some((first, message)) if first.ends_with(':') => {
+                (Some(one_line(&first[..first.len() - 1], 200)), message)
+            }
+            _ => (None, rest),
+        };
+        Some(TrapCause::Panic {
+            location,
+            message: one_line(message, PANIC_MESSAGE_CHARS),
+        })
+    }
+}
+
+impl fmt::Display for TrapCause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TrapCause::Panic {
+                location: Some(location),
+                message,
+            } => write!(f, "panicked at {location}: {message}"),
+            TrapCause::Panic {
+                location: None,
+                message,
+            } => write!(f, "panicked: {message}"),
+            TrapCause::StackOverflow => f.write_str("stack overflow"),
+            TrapCause::MemoryOutOfBounds => f.write_str("out-of-bounds memory access"),
+            TrapCause::Unreachable => f.write_str("wasm `unreachable` instruction executed"),
+            TrapCause::Other(text) => f.write_str(text),
+        }
+    }
+}
+
+/// `text` on one line: lines joined by a space, other control characters
+/// (a guest may print terminal escapes) shown as spaces, at most `max`
+/// characters.
+fn one_line(text: &str, max: usize) -> String {
+    let joined = text
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut out: String = joined
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(max)
+        .collect();
+    if joined.chars().nth(max).is_some() {
+        out.push('…');
+    }
+    out
+}
+
+/// An error's message chain (`{:#}`) without the wasm backtrace that
+/// wasmtime adds as context when a host function's error ends a call.
+fn without_backtrace(e: &wasmtime::Error) -> String {
+    let backtrace = e.downcast_ref::<WasmBacktrace>().map(|bt| bt.to_string());
+    let parts: Vec<String> = e
+        .chain()
+        .map(|cause| cause.to_string())
+        .filter(|text| Some(text) != backtrace.as_ref())
+        .collect();
+    one_line(&parts.join(": "), 1000)
+}
+
 /// Why the host could not load or run a component.
 #[derive(Debug, thiserror::Error)]
 pub enum RuntimeError {
@@ -102,13 +226,35 @@ pub enum RuntimeError {
         /// The refused origin, `scheme://host:port`.
         origin: String,
     },
-    /// The guest trapped (panicked, or broke the ABI).
-    #[error("the connector crashed in `{call}`: {reason}")]
+    /// The configuration cannot be used as the metadata declares it (a
+    /// credential bound to a field that is no origin, a value that cannot
+    /// be a header). The message never holds a secret value.
+    #[error("invalid configuration: {0}")]
+    InvalidConfig(String),
+    /// The guest sent a write (any method but GET, HEAD, OPTIONS and its
+    /// declared read-only POSTs) in a call where the host allows only reads:
+    /// anything but the provisioning calls. The request was not sent.
+    #[error(
+        "the connector tried {method} {path} in `{call}`, where the host allows no writes \
+         (syncs and validation are read-only)"
+    )]
+    Write {
+        /// The export being called.
+        call: &'static str,
+        /// The HTTP method.
+        method: String,
+        /// The request path, without its query.
+        path: String,
+    },
+    /// The guest trapped: it panicked, overflowed its stack, accessed memory
+    /// out of bounds, or broke the ABI. The message is one line; the wasm
+    /// backtrace and the guest's stderr go to the log at debug level.
+    #[error("the connector crashed in `{call}`: {cause}")]
     Trap {
         /// The export being called.
         call: &'static str,
-        /// The trap and what the guest printed before it.
-        reason: String,
+        /// What made it crash.
+        cause: TrapCause,
     },
     /// The connector returned an error.
     #[error("{call} failed: {error}")]
@@ -138,6 +284,7 @@ impl RuntimeError {
         match breach {
             Breach::Limit(limit) => RuntimeError::Limit { call, limit },
             Breach::Egress { origin } => RuntimeError::Egress { call, origin },
+            Breach::Write { method, path } => RuntimeError::Write { call, method, path },
         }
     }
 
@@ -150,6 +297,12 @@ impl RuntimeError {
         state: &HostState,
         bound: Option<Limit>,
     ) -> RuntimeError {
+        // Frames are for whoever debugs the connector, not for the one-line
+        // error; logged for every failed call, a limit's too (where it spun).
+        if let Some(backtrace) = e.downcast_ref::<WasmBacktrace>() {
+            let backtrace = state.redactor.redact(&backtrace.to_string());
+            tracing::debug!(call, "{backtrace}");
+        }
         // What stopped the guest first, then what it may have tripped over
         // before it crashed (a refused origin, an oversized response).
         let breach = state.tripwire.take();
@@ -163,13 +316,12 @@ impl RuntimeError {
         if let Some(breach) = breach {
             return RuntimeError::breach(call, breach);
         }
-        let mut reason = state.redactor.redact(&format!("{e:#}"));
         let stderr = state.stderr_text();
         if !stderr.is_empty() {
-            reason.push_str("; guest stderr: ");
-            reason.push_str(&stderr);
+            tracing::debug!(call, "the connector's stderr before it crashed:\n{stderr}");
         }
-        RuntimeError::Trap { call, reason }
+        let cause = TrapCause::of(&e, &stderr, &state.redactor);
+        RuntimeError::Trap { call, cause }
     }
 
     /// The connector's error, when the connector reported one.

@@ -46,6 +46,24 @@ pub enum Limit {
         /// The limit ([`RunPolicy::max_concurrent_requests`](super::RunPolicy::max_concurrent_requests)).
         requests: usize,
     },
+    /// Pages of one listing. Enforced by the sync engine, which reports it as
+    /// [`SyncError::Limit`](crate::sync::SyncError::Limit).
+    PagesPerListing {
+        /// The limit ([`RunPolicy::max_pages_per_listing`](super::RunPolicy::max_pages_per_listing)).
+        pages: u64,
+    },
+    /// Objects the connector returned in one sync. Enforced by the sync
+    /// engine, which reports it as [`SyncError::Limit`](crate::sync::SyncError::Limit).
+    Objects {
+        /// The limit ([`RunPolicy::max_objects`](super::RunPolicy::max_objects)).
+        objects: u64,
+    },
+    /// Bytes of the database being written. Enforced by SQLite in the c1z
+    /// writer, reported as [`SyncError::Limit`](crate::sync::SyncError::Limit).
+    DatabaseSize {
+        /// The limit ([`RunPolicy::max_database_bytes`](super::RunPolicy::max_database_bytes)).
+        bytes: u64,
+    },
 }
 
 impl fmt::Display for Limit {
@@ -63,19 +81,26 @@ impl fmt::Display for Limit {
             Limit::ConcurrentRequests { requests } => {
                 write!(f, "its limit of {requests} concurrent requests")
             }
+            Limit::PagesPerListing { pages } => write!(f, "its limit of {pages} pages per listing"),
+            Limit::Objects { objects } => write!(f, "its limit of {objects} objects per sync"),
+            Limit::DatabaseSize { bytes } => {
+                write!(f, "its database size limit of {}", Bytes(*bytes))
+            }
         }
     }
 }
 
-/// A byte count for messages: whole MiB or KiB when it is one, else bytes.
+/// A byte count for messages: whole GiB, MiB or KiB when it is one, else bytes.
 pub(crate) struct Bytes(pub(crate) u64);
 
 impl fmt::Display for Bytes {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         const KIB: u64 = 1024;
         const MIB: u64 = 1024 * KIB;
+        const GIB: u64 = 1024 * MIB;
         match self.0 {
             0 => write!(f, "0 bytes"),
+            n if n % GIB == 0 => write!(f, "{} GiB", n / GIB),
             n if n % MIB == 0 => write!(f, "{} MiB", n / MIB),
             n if n % KIB == 0 => write!(f, "{} KiB", n / KIB),
             n => write!(f, "{n} bytes"),
@@ -109,6 +134,13 @@ pub(crate) enum Breach {
     Egress {
         /// The refused origin, `scheme://host:port`.
         origin: String,
+    },
+    /// A write was sent where the host allows only reads.
+    Write {
+        /// The HTTP method.
+        method: String,
+        /// The request path, without its query.
+        path: String,
     },
 }
 
@@ -300,6 +332,18 @@ mod tests {
             (
                 Limit::ConcurrentRequests { requests: 4 },
                 "its limit of 4 concurrent requests",
+            ),
+            (
+                Limit::PagesPerListing { pages: 1000 },
+                "its limit of 1000 pages per listing",
+            ),
+            (
+                Limit::Objects { objects: 50 },
+                "its limit of 50 objects per sync",
+            ),
+            (
+                Limit::DatabaseSize { bytes: 20 << 30 },
+                "its database size limit of 20 GiB",
             ),
         ];
         for (limit, text) in cases {

@@ -27,6 +27,7 @@ mod policy;
 mod ratelimit;
 mod retry;
 mod retry_after;
+mod secrets;
 mod shadow;
 mod state;
 #[cfg(test)]
@@ -34,10 +35,11 @@ mod tests;
 
 pub use cache::ComponentCache;
 pub use egress::{EgressPolicy, Origin};
-pub use error::{ConnectorError, RuntimeError};
+pub use error::{ConnectorError, RuntimeError, TrapCause};
 pub use limits::Limit;
 pub use policy::RunPolicy;
 pub use ratelimit::RateLimiter;
+pub use secrets::SECRET_PLACEHOLDER;
 
 use std::sync::Arc;
 
@@ -53,6 +55,7 @@ use crate::bindings::{
     BatonConnector, BatonConnectorPre, CONNECTOR_EXPORT_PREFIX, CONTRACT_VERSION,
 };
 use deadline::Ticker;
+use limits::Breach;
 use state::HostState;
 
 /// The bytes of the Notion connector component built with this host.
@@ -160,13 +163,18 @@ impl ConnectorComponent {
     /// The run clock ([`RunPolicy::run_timeout`]) starts here, and
     /// instantiation counts as a call.
     pub fn instantiate(&self, policy: RunPolicy) -> Result<ConnectorInstance, RuntimeError> {
+        let pass_secrets = policy.pass_secrets_to_component;
+        let kept = policy.clone();
         let mut store = Store::new(&self.engine, HostState::new(policy));
         store.limiter(|state| &mut state.limiter);
+        store.epoch_deadline_callback(deadline::on_tick);
         let pre = &self.pre;
         let bindings = guarded(&mut store, "instantiate", |store| pre.instantiate(store))?;
         Ok(ConnectorInstance {
             store,
             bindings,
+            pass_secrets,
+            policy: kept,
             _ticker: self.ticker.clone(),
         })
     }
@@ -179,14 +187,15 @@ fn guarded<T>(
     call: &'static str,
     f: impl FnOnce(&mut Store<HostState>) -> wasmtime::Result<T>,
 ) -> Result<T, RuntimeError> {
-    let ticks = store
+    store
         .data_mut()
         .deadlines
         .begin_call()
         .map_err(|limit| RuntimeError::Limit { call, limit })?;
     // Left over from an earlier call that succeeded despite it.
     store.data().tripwire.take();
-    store.set_epoch_deadline(ticks);
+    // The epoch callback checks the clock at every tick from the next one on.
+    store.set_epoch_deadline(1);
     let result = f(store);
     let bound = store.data_mut().deadlines.end_call();
     result.map_err(|e| RuntimeError::trap(call, e, store.data(), bound))
@@ -196,34 +205,57 @@ fn guarded<T>(
 pub struct ConnectorInstance {
     store: Store<HostState>,
     bindings: BatonConnector,
+    /// [`RunPolicy::pass_secrets_to_component`].
+    pass_secrets: bool,
+    /// The policy it runs under, for the limits that the sync engine enforces.
+    policy: RunPolicy,
     /// Keeps the epoch advancing while this instance lives.
     _ticker: Arc<Ticker>,
 }
 
 impl ConnectorInstance {
+    /// The policy this instance was made with. The sync engine reads its
+    /// bounds on what a run may produce ([`RunPolicy::max_pages_per_listing`],
+    /// [`RunPolicy::max_objects`], [`RunPolicy::max_database_bytes`]) here.
+    pub fn policy(&self) -> &RunPolicy {
+        &self.policy
+    }
+
     /// The connector's static description.
     pub fn metadata(&mut self) -> Result<ConnectorMetadata, RuntimeError> {
         let guest = self.bindings.baton_connector_connector();
         guarded(&mut self.store, "metadata", |s| guest.call_metadata(s))
     }
 
-    /// Passes the configuration. Values of fields that the metadata marks
-    /// secret are redacted from everything the guest logs or returns.
+    /// Passes the configuration, without its secrets: the guest gets
+    /// [`SECRET_PLACEHOLDER`] for each secret field, and the host adds the
+    /// fields bound to an origin to the requests it sends there. Only
+    /// [`RunPolicy::pass_secrets_to_component`] passes unbound secrets in;
+    /// their values are then redacted from what the guest logs or returns.
+    /// `metadata` is this instance's own ([`Self::metadata`]).
     pub fn configure(
         &mut self,
         metadata: &ConnectorMetadata,
         values: &[ConfigValue],
     ) -> Result<(), RuntimeError> {
-        for value in values {
-            let secret = metadata
-                .config_fields
-                .iter()
-                .any(|f| f.secret && f.name == value.name);
-            if secret {
-                self.store.data_mut().redactor.add(&value.value);
-            }
+        let plan = secrets::plan(metadata, values, self.pass_secrets)
+            .map_err(RuntimeError::InvalidConfig)?;
+        if !metadata.read_only_posts.is_empty() {
+            tracing::info!(
+                paths = %metadata.read_only_posts.join(", "),
+                "the connector declares these POST paths read-only; they are allowed where \
+                 writes are not"
+            );
         }
-        self.call("configure", |c, s| c.call_configure(s, values))
+        let state = self.store.data_mut();
+        for secret in &plan.passed_in {
+            state.redactor.add(secret);
+        }
+        state
+            .hooks
+            .configure(plan.credentials, metadata.read_only_posts.clone());
+        let values = plan.guest_values;
+        self.call("configure", |c, s| c.call_configure(s, &values))
     }
 
     /// Asks the connector to check its configuration against the upstream.
@@ -305,7 +337,22 @@ impl ConnectorInstance {
         f: impl FnOnce(&Guest, &mut Store<HostState>) -> wasmtime::Result<Result<T, WitError>>,
     ) -> Result<T, RuntimeError> {
         let guest = self.bindings.baton_connector_connector();
+        // Writes belong to provisioning; everything else only reads.
+        let writes = matches!(
+            name,
+            "grant-entitlement" | "revoke-grant" | "create-account" | "delete-resource"
+        );
+        self.store.data_mut().hooks.allow_writes(writes);
         let result = guarded(&mut self.store, name, |s| f(guest, s))?;
+        // A refused origin or write fails the call even when the guest
+        // carried on: the embedder must hear of the attempt.
+        if result.is_ok() {
+            if let Some(breach @ (Breach::Egress { .. } | Breach::Write { .. })) =
+                self.store.data().tripwire.take()
+            {
+                return Err(RuntimeError::breach(name, breach));
+            }
+        }
         result.map_err(|e| {
             let state = self.store.data();
             if let Some(breach) = state.tripwire.take() {

@@ -83,6 +83,28 @@ pub struct RunPolicy {
     /// [`RateLimiter::DEFAULT_BURST`]). Clones of a limiter share one bucket:
     /// runs against the same workspace may share one.
     pub rate_limit: Option<RateLimiter>,
+    /// Gives the component the real value of secret config fields that have
+    /// no credential binding. Off by default: the component then gets a
+    /// placeholder, and bound credentials are sent by the host itself
+    /// whatever this says. Turning it on logs a warning per field.
+    pub pass_secrets_to_component: bool,
+    /// Pages one listing may take: `list-resources` of a resource type, or
+    /// `list-entitlements` or `list-grants` of one resource. A listing that
+    /// still hands back a next-page token after this many pages is stopped
+    /// with [`SyncError::Limit`](crate::sync::SyncError::Limit), before the
+    /// next page is asked for. Bounds a component that pages forever. A
+    /// 100,000-user Notion workspace lists 1,000 pages of users. Default 100,000.
+    pub max_pages_per_listing: u64,
+    /// Objects (resources, entitlements and grants, repeats included) the
+    /// connector may return in one sync. The page that would pass it is not
+    /// written and the sync stops. A 100,000-user Notion workspace returns
+    /// about 304,000. Default 50 million.
+    pub max_objects: u64,
+    /// Bytes the SQLite database of the c1z being written may grow to, its
+    /// lookup indexes included (SQLite's `max_page_count`, so SQLite itself
+    /// refuses to grow past it). The c1z file, compressed, is several times
+    /// smaller. A 100,000-user Notion workspace needs 212 MiB. Default 20 GiB.
+    pub max_database_bytes: u64,
 }
 
 impl Default for RunPolicy {
@@ -99,6 +121,10 @@ impl Default for RunPolicy {
             max_attempts: 5,
             max_retry_wait: Duration::from_secs(120),
             rate_limit: None,
+            pass_secrets_to_component: false,
+            max_pages_per_listing: 100_000,
+            max_objects: 50_000_000,
+            max_database_bytes: 20 << 30,
         }
     }
 }

@@ -7,6 +7,12 @@
 //! entitlements and grants inside those pages; for the others the engine
 //! pages `list-entitlements` and `list-grants` per resource, as Baton's
 //! syncer does. The target file is replaced only when everything succeeded.
+//!
+//! What a run may produce is bounded by the instance's [`RunPolicy`]: pages per listing
+//! and objects per sync are counted here, the database size is enforced by SQLite in the
+//! writer; reaching one stops the sync with [`SyncError::Limit`]. Objects that reference
+//! objects missing from the sync are dropped when the writer finishes, and reported in
+//! one warning.
 
 pub mod encode;
 pub mod external;
@@ -18,8 +24,8 @@ use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::time::{Duration, Instant};
 
 use crate::bindings::types::{ConnectorMetadata, Page, ResourceId};
-use crate::c1z::{proto, C1zError, C1zWriter, SyncSummary};
-use crate::runtime::{ConnectorInstance, RuntimeError};
+use crate::c1z::{proto, C1zError, C1zWriter, Dropped, SyncSummary};
+use crate::runtime::{ConnectorInstance, Limit, RunPolicy, RuntimeError};
 use external::ExternalResources;
 use page_writer::{Done, Job, PageWriter, QueuedPage, WrittenPage, QUEUE_PAGES};
 
@@ -31,11 +37,22 @@ pub enum SyncError {
     Runtime(#[from] RuntimeError),
     /// The c1z could not be written.
     #[error(transparent)]
-    Store(#[from] C1zError),
-    /// The connector broke the contract (for example, it returned an
-    /// entitlement on a resource it never listed).
+    Store(C1zError),
+    /// The connector broke the contract (for example, it handed back the page token it
+    /// was given).
     #[error("the connector broke the contract: {0}")]
     Contract(String),
+    /// The sync reached a bound of its [`RunPolicy`] on what a run may produce
+    /// ([`Limit::PagesPerListing`], [`Limit::Objects`] or [`Limit::DatabaseSize`]) and
+    /// was stopped at once. The message names the `baton-notion` flag that sets it.
+    #[error("{}", limit_message(.limit, .listing.as_deref()))]
+    Limit {
+        /// The bound reached, with its value.
+        limit: Limit,
+        /// The listing that reached it, for a page limit: `resource type user`,
+        /// `entitlements of group:g1` or `grants of group:g1`.
+        listing: Option<String>,
+    },
     /// The `--external-resource-c1z` file could not be read, or does not hold what was asked.
     #[error("external resource c1z {}: {message}", path.display())]
     External {
@@ -44,6 +61,36 @@ pub enum SyncError {
         /// What went wrong.
         message: String,
     },
+}
+
+impl From<C1zError> for SyncError {
+    /// A full database is the sync's size limit ([`RunPolicy::max_database_bytes`]).
+    fn from(e: C1zError) -> SyncError {
+        match e {
+            C1zError::SizeLimit { bytes } => SyncError::Limit {
+                limit: Limit::DatabaseSize { bytes },
+                listing: None,
+            },
+            e => SyncError::Store(e),
+        }
+    }
+}
+
+/// The one-line message of [`SyncError::Limit`]: what happened, and the flag to change.
+fn limit_message(limit: &Limit, listing: Option<&str>) -> String {
+    let listing = listing.unwrap_or("one listing");
+    match limit {
+        Limit::PagesPerListing { pages } => format!(
+            "the connector listed more than {pages} pages of {listing} (--max-pages-per-listing)"
+        ),
+        Limit::Objects { objects } => format!(
+            "the connector returned more than {objects} objects in this sync (--max-objects)"
+        ),
+        Limit::DatabaseSize { .. } => {
+            format!("the c1z being written reached {limit} (--max-database-size)")
+        }
+        other => format!("the sync exceeded {other}"),
+    }
 }
 
 /// Which listing a page came from.
@@ -120,7 +167,8 @@ impl<'a> SyncRun<'a> {
         metadata: &'a ConnectorMetadata,
         target: &Path,
     ) -> Result<SyncRun<'a>, SyncError> {
-        let writer = C1zWriter::create(target)?;
+        let mut writer = C1zWriter::create(target)?;
+        writer.limit_size(instance.policy().max_database_bytes)?;
         let resource_types = metadata
             .resource_types
             .iter()
@@ -184,8 +232,11 @@ impl<'a> SyncRun<'a> {
                     return (Ok(()), Err(e.into()), Vec::new());
                 }
             };
+            let bounds = Bounds::of(instance.policy());
             let mut engine = Engine {
                 instance,
+                bounds,
+                objects: 0,
                 queue: Some(queue),
                 done,
                 observer,
@@ -213,6 +264,7 @@ impl<'a> SyncRun<'a> {
             external.import_into(&mut writer)?;
         }
         let summary = writer.finish()?;
+        warn_dropped(&summary.dropped);
         Ok(SyncReport {
             summary,
             per_type,
@@ -221,10 +273,60 @@ impl<'a> SyncRun<'a> {
     }
 }
 
+/// Logs one warning for the objects the writer dropped, e.g. `dropped 3 grants
+/// referencing objects not in this sync, e.g. grant …: principal user:u9 is not in the
+/// sync`. A Notion group member who is not a listed user (a guest) lands here.
+fn warn_dropped(dropped: &Dropped) {
+    if dropped.total() == 0 {
+        return;
+    }
+    let kinds: Vec<String> = [
+        (dropped.resources, "resource", "resources"),
+        (dropped.entitlements, "entitlement", "entitlements"),
+        (dropped.grants, "grant", "grants"),
+    ]
+    .into_iter()
+    .filter(|(n, _, _)| *n > 0)
+    .map(|(n, one, many)| format!("{n} {}", if n == 1 { one } else { many }))
+    .collect();
+    let kinds = match kinds.as_slice() {
+        [.., last] if kinds.len() > 1 => {
+            format!("{} and {last}", kinds[..kinds.len() - 1].join(", "))
+        }
+        _ => kinds.join(""),
+    };
+    let example = dropped.examples.first().map(String::as_str).unwrap_or("");
+    tracing::warn!(
+        dropped_resources = dropped.resources,
+        dropped_entitlements = dropped.entitlements,
+        dropped_grants = dropped.grants,
+        examples = ?dropped.examples,
+        "dropped {kinds} referencing objects not in this sync, e.g. {example}"
+    );
+}
+
+/// The bounds of [`RunPolicy`] that the engine counts against.
+struct Bounds {
+    pages_per_listing: u64,
+    objects: u64,
+}
+
+impl Bounds {
+    fn of(policy: &RunPolicy) -> Bounds {
+        Bounds {
+            pages_per_listing: policy.max_pages_per_listing,
+            objects: policy.max_objects,
+        }
+    }
+}
+
 /// The connector side of a running sync: pages listings and queues each page
 /// for the writer thread.
 struct Engine<'a, 'o> {
     instance: &'a mut ConnectorInstance,
+    bounds: Bounds,
+    /// Objects the connector returned so far, repeats included.
+    objects: u64,
     /// `None` once closed.
     queue: Option<SyncSender<Job>>,
     done: Receiver<Done>,
@@ -253,9 +355,11 @@ impl Engine<'_, '_> {
         list_grants: bool,
     ) -> Result<(), SyncError> {
         let mut token = String::new();
+        let mut pages = 0;
         loop {
             let called_at = Instant::now();
             let mut page = self.instance.list_resources(resource_type, None, &token)?;
+            pages += 1;
             let call = called_at.elapsed();
             for r in &page.resources {
                 if r.id.resource_type != resource_type {
@@ -281,7 +385,10 @@ impl Engine<'_, '_> {
                 }
             }
             match next_token(&token, next, "list-resources")? {
-                Some(t) => token = t,
+                Some(t) => {
+                    self.check_pages(pages, || format!("resource type {resource_type}"))?;
+                    token = t;
+                }
                 None => return Ok(()),
             }
         }
@@ -295,12 +402,14 @@ impl Engine<'_, '_> {
         listing: Listing,
     ) -> Result<(), SyncError> {
         let mut token = String::new();
+        let mut pages = 0;
         loop {
             let called_at = Instant::now();
             let mut page = match listing {
                 Listing::Entitlements => self.instance.list_entitlements(id, &token)?,
                 _ => self.instance.list_grants(id, &token)?,
             };
+            pages += 1;
             let call = called_at.elapsed();
             let next = page.next_page_token.take();
             self.queue_page(resource_type, listing, page, called_at, call)?;
@@ -310,10 +419,34 @@ impl Engine<'_, '_> {
                 "list-grants"
             };
             match next_token(&token, next, call)? {
-                Some(t) => token = t,
+                Some(t) => {
+                    self.check_pages(pages, || {
+                        let what = if listing == Listing::Entitlements {
+                            "entitlements"
+                        } else {
+                            "grants"
+                        };
+                        format!("{what} of {}:{}", id.resource_type, id.resource)
+                    })?;
+                    token = t;
+                }
                 None => return Ok(()),
             }
         }
+    }
+
+    /// Refuses to ask for another page after `pages` pages of one listing when that is
+    /// the limit: a component that hands out a new token forever is stopped here.
+    fn check_pages(&self, pages: u64, listing: impl FnOnce() -> String) -> Result<(), SyncError> {
+        if pages < self.bounds.pages_per_listing {
+            return Ok(());
+        }
+        Err(SyncError::Limit {
+            limit: Limit::PagesPerListing {
+                pages: self.bounds.pages_per_listing,
+            },
+            listing: Some(listing()),
+        })
     }
 
     fn queue_page(
@@ -324,6 +457,17 @@ impl Engine<'_, '_> {
         called_at: Instant,
         call: Duration,
     ) -> Result<(), SyncError> {
+        // Counted before the page is written: the page that would pass the limit is not.
+        let items = page.resources.len() + page.entitlements.len() + page.grants.len();
+        self.objects = self.objects.saturating_add(items as u64);
+        if self.objects > self.bounds.objects {
+            return Err(SyncError::Limit {
+                limit: Limit::Objects {
+                    objects: self.bounds.objects,
+                },
+                listing: None,
+            });
+        }
         self.hand_over(Job::Page(QueuedPage {
             resource_type: resource_type.to_string(),
             listing,

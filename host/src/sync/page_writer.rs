@@ -97,8 +97,10 @@ impl PageWriter {
         Ok(self.writer)
     }
 
-    /// Writes one page: its resources, then its entitlements (on resources of
-    /// this page or written before), then its grants.
+    /// Writes one page: its resources, then its entitlements, then its grants.
+    /// An entitlement carries its resource when that is in this page or was
+    /// written before, else only the resource's id (as grants do); if the
+    /// resource never comes, the writer drops the entitlement at the end.
     fn write(&mut self, page: &Page) -> Result<PageCounts, SyncError> {
         let mut counts = PageCounts::default();
         let count = |stored: bool, field: &mut u64, duplicates: &mut u64| {
@@ -121,17 +123,15 @@ impl PageWriter {
             let on = &e.id.resource;
             let resource = match in_page.get(&(on.resource_type.as_str(), on.resource.as_str())) {
                 Some(r) => r.clone(),
-                None => self
-                    .writer
-                    .get_resource(&encode::resource_id(on))?
-                    .ok_or_else(|| {
-                        SyncError::Contract(format!(
-                            "entitlement `{}` is on resource {}:{}, which was not listed before it",
-                            encode::entitlement_id(&e.id),
-                            on.resource_type,
-                            on.resource
-                        ))
-                    })?,
+                None => {
+                    let id = encode::resource_id(on);
+                    self.writer
+                        .get_resource(&id)?
+                        .unwrap_or_else(|| proto::Resource {
+                            id: Some(id),
+                            ..Default::default()
+                        })
+                }
             };
             let grantable_to = e
                 .grantable_to

@@ -133,6 +133,7 @@ fn notion_cases() -> Vec<Case> {
         case("otel-collector-endpoint", "ftp://collector"),
         boolean("otel-collector-endpoint-tls-insecure"),
         boolean("otel-tracing-disabled"),
+        boolean("pass-secrets-to-component"),
         case("scim-token", ""),
         case("base-url", "ftp://example.com"),
     ]

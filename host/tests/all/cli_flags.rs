@@ -106,7 +106,7 @@ fn version_names_host_component_and_contract() {
     assert!(out.status.success());
     assert!(stdout.contains("component baton-notion"), "{stdout}");
     assert!(
-        stdout.contains("contract baton:connector@0.1.0"),
+        stdout.contains("contract baton:connector@0.2.0"),
         "{stdout}"
     );
 }

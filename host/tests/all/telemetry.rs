@@ -14,16 +14,16 @@ use prost::Message;
 use super::{server, TOKEN};
 
 /// One request the stub received.
-struct Received {
+pub(crate) struct Received {
     method: String,
     path: String,
     content_type: String,
-    body: Vec<u8>,
+    pub(crate) body: Vec<u8>,
 }
 
 /// Starts the collector stub on an ephemeral port; every request it answers (with
 /// `status`) arrives on the receiver before the answer is sent.
-fn collector_stub(status: u16) -> (u16, Receiver<Received>) {
+pub(crate) fn collector_stub(status: u16) -> (u16, Receiver<Received>) {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind the stub");
     let port = listener.local_addr().unwrap().port();
     let (tx, rx) = mpsc::channel();

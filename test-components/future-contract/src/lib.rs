@@ -1,4 +1,4 @@
-//! Test fixture: a component that exports `baton:connector/connector@0.2.0`,
+//! Test fixture: a component that exports `baton:connector/connector@0.3.0`,
 //! a contract version the host does not implement. The host must refuse it
 //! at load and name both versions (`host/tests/all/sandbox.rs`).
 

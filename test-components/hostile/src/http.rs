@@ -10,6 +10,16 @@ use wasi::io::streams::StreamError;
 
 /// Starts a GET of `url` (`http(s)://authority/path`); [`wait`] awaits it.
 pub fn start(url: &str) -> Result<FutureIncomingResponse, String> {
+    send(&Method::Get, url)
+}
+
+/// Sends `method` to `url` without a body and waits for the answer; what
+/// the host said when it refused or failed.
+pub fn request(method: &Method, url: &str) -> Result<IncomingResponse, String> {
+    send(method, url).and_then(|f| wait(&f))
+}
+
+fn send(method: &Method, url: &str) -> Result<FutureIncomingResponse, String> {
     let (scheme, rest) = url
         .split_once("://")
         .ok_or_else(|| format!("`{url}` is not a URL"))?;
@@ -24,9 +34,7 @@ pub fn start(url: &str) -> Result<FutureIncomingResponse, String> {
     };
     let request = OutgoingRequest::new(Fields::new());
     let refused = |what: &str| format!("wasi:http refused the {what}");
-    request
-        .set_method(&Method::Get)
-        .map_err(|()| refused("method"))?;
+    request.set_method(method).map_err(|()| refused("method"))?;
     request
         .set_scheme(Some(&scheme))
         .map_err(|()| refused("scheme"))?;

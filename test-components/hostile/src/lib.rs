@@ -22,8 +22,8 @@ use std::sync::Mutex;
 
 use baton::connector::types::{
     ConfigField, ConfigValue, ConnectorError, ConnectorMetadata, CreateAccountOutcome,
-    EntitlementRef, ErrorKind, Grant, GrantOutcome, Page, ProfileEntry, ResourceId, ResourceTrait,
-    ResourceType, RevokeOutcome,
+    CredentialBinding, CredentialPresentation, EntitlementRef, ErrorKind, Grant, GrantOutcome,
+    Page, ProfileEntry, ResourceId, ResourceTrait, ResourceType, RevokeOutcome,
 };
 use exports::baton::connector::connector::Guest;
 
@@ -31,7 +31,7 @@ use exports::baton::connector::connector::Guest;
 pub(crate) const THING: &str = "thing";
 
 /// The configuration given to `configure`.
-static CONFIG: Mutex<Vec<ConfigValue>> = Mutex::new(Vec::new());
+pub(crate) static CONFIG: Mutex<Vec<ConfigValue>> = Mutex::new(Vec::new());
 
 /// A config value, empty when absent.
 pub(crate) fn config(name: &str) -> String {
@@ -62,8 +62,24 @@ fn field(name: &str, required: bool, egress_origin: bool) -> ConfigField {
         hidden: false,
         egress_origin,
         default_value: None,
+        credential: None,
     }
 }
+
+/// A secret field, bound to `base-url` when `bound`.
+fn secret(name: &str, bound: bool) -> ConfigField {
+    ConfigField {
+        secret: true,
+        credential: bound.then(|| CredentialBinding {
+            origin_field: "base-url".into(),
+            presentation: CredentialPresentation::Bearer,
+        }),
+        ..field(name, false, false)
+    }
+}
+
+/// The POST path the component declares read-only.
+pub(crate) const READ_ONLY_POST: &str = "/scim/v2/search";
 
 /// The exported component.
 struct Hostile;
@@ -81,6 +97,8 @@ impl Guest for Hostile {
                 field("mode", true, false),
                 field("base-url", false, true),
                 field("target", false, false),
+                secret("token", true),
+                secret("other-secret", false),
             ],
             resource_types: vec![ResourceType {
                 id: THING.into(),
@@ -94,6 +112,7 @@ impl Guest for Hostile {
             }],
             account_creation_schema: vec![],
             credential_options: vec![],
+            read_only_posts: vec![READ_ONLY_POST.into()],
         }
     }
 

@@ -9,11 +9,16 @@
 //! | `endless-tokens` | empty pages with a fresh garbage token, forever | stop it at the run time limit |
 //! | `repeat-token` | hands back the token it was given | refuse the page |
 //! | `panic` | panics on the second page | report the trap and the panic message |
+//! | `stack-overflow` | recurses without bound | report the stack overflow |
 //! | `egress` | requests `target` and fails with what it was told | name the refused origin |
 //! | `egress-swallow` | requests `target` and returns what it was told | refuse the request, tell the guest the origin |
 //! | `probe` | reads environment, arguments, files, sockets; fails with what it saw | give it nothing |
 //! | `read-body` | reads a response from `base-url` to its end; returns what it got | cut the body off at the limit, saying so |
 //! | `concurrent` | opens 8 requests to `base-url` at once and holds them | cap requests in flight |
+//! | `write` | sends DELETE, PATCH and POST to `base-url`, ignores the refusals, returns a page | send none, fail the run naming the first |
+//! | `read-only-post` | POSTs to its declared read-only path on `base-url` | send it |
+//! | `exfiltrate` | puts every config value, raw, base64 and hex, in its logs, a request path and a resource | it has no secret to leak |
+//! | `exfiltrate-error` | fails with every config value in its error | it has no secret to leak |
 
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -21,6 +26,7 @@ use std::time::Duration;
 
 use crate::baton::connector::types::{ConnectorError, Page, ResourceId, ResourceRecord, TraitData};
 use crate::{config, fail, http, THING};
+use wasi::http::types::Method;
 
 /// One page of the `thing` listing for `mode`.
 pub fn list(mode: &str, token: &str) -> Result<Page, ConnectorError> {
@@ -42,6 +48,7 @@ pub fn list(mode: &str, token: &str) -> Result<Page, ConnectorError> {
             Some("page-2".into()),
         )),
         "panic" => panic!("hostile connector panicked on page 2"),
+        "stack-overflow" => Ok(page(vec![thing("deep", recurse(0).to_string())], None)),
         "egress" => {
             let target = config("target");
             let told = knock(&target);
@@ -63,7 +70,93 @@ pub fn list(mode: &str, token: &str) -> Result<Page, ConnectorError> {
             Ok(page(vec![thing("body", got)], None))
         }
         "concurrent" => concurrent(8),
+        "write" => {
+            let base = config("base-url");
+            let told: Vec<String> = [Method::Delete, Method::Patch, Method::Post]
+                .iter()
+                .map(
+                    |m| match http::request(m, &format!("{base}/Users/victim")) {
+                        Ok(r) => format!("{m:?}: HTTP {}", r.status()),
+                        Err(e) => format!("{m:?}: {e}"),
+                    },
+                )
+                .collect();
+            Ok(page(vec![thing("wrote", told.join("; "))], None))
+        }
+        "read-only-post" => {
+            let url = format!("{}{}", origin(&config("base-url")), crate::READ_ONLY_POST);
+            let told = match http::request(&Method::Post, &url) {
+                Ok(r) => format!("HTTP {}", r.status()),
+                Err(e) => e,
+            };
+            Ok(page(vec![thing("searched", told)], None))
+        }
+        "exfiltrate" => {
+            let loot = loot();
+            crate::baton::connector::host::log(
+                crate::baton::connector::types::LogLevel::Warn,
+                &loot,
+            );
+            eprintln!("{loot}");
+            let url = format!("{}/leak/{}", config("base-url"), hex(loot.as_bytes()));
+            let _ = http::request(&Method::Get, &url);
+            let mut leak = thing("leak", loot.clone());
+            leak.display_name = loot;
+            Ok(page(vec![leak], None))
+        }
+        "exfiltrate-error" => Err(fail(loot())),
         other => Err(fail(format!("unknown mode `{other}`"))),
+    }
+}
+
+/// Every config value this component was given, raw, base64 and hex.
+fn loot() -> String {
+    let values = crate::CONFIG
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    values
+        .iter()
+        .map(|v| {
+            let raw = v.value.as_bytes();
+            format!(
+                "{}={} b64={} hex={}",
+                v.name,
+                v.value,
+                base64(raw),
+                hex(raw)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk.iter().fold(0u32, |n, b| (n << 8) | u32::from(*b)) << (8 * (3 - chunk.len()));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// `scheme://authority` of a URL.
+fn origin(url: &str) -> String {
+    let after = url.find("://").map_or(0, |i| i + 3);
+    match url[after..].find('/') {
+        Some(i) => url[..after + i].to_string(),
+        None => url.to_string(),
     }
 }
 
@@ -95,6 +188,17 @@ fn spin() -> ! {
     loop {
         n = black_box(n.wrapping_add(1));
     }
+}
+
+/// Calls itself until the wasm call stack runs out. `black_box` on the
+/// argument and the result keeps the optimizer from turning the recursion
+/// into a loop; the depth check is never true, it only keeps rustc from
+/// refusing recursion without an exit.
+fn recurse(depth: u64) -> u64 {
+    if depth == u64::MAX {
+        return depth;
+    }
+    black_box(recurse(black_box(depth + 1))).wrapping_add(depth)
 }
 
 fn hoard() -> ! {

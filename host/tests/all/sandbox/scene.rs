@@ -40,6 +40,7 @@ pub fn fixture_dir() -> &'static Path {
             .args(["build", "--release", "--target", "wasm32-wasip2"])
             .args(["-p", "baton-hostile-connector"])
             .args(["-p", "baton-future-contract-connector"])
+            .args(["-p", "baton-past-contract-connector"])
             .arg("--target-dir")
             .arg(&target_dir)
             // The outer build's flags are for the host target, not for wasm.

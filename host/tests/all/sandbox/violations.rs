@@ -1,0 +1,98 @@
+//! Policy violations fail the run even when the component ignores the
+//! refusal: a write outside provisioning, a request to another origin.
+//! The request is never sent, and the previous c1z stays as it was.
+
+use baton_host::runtime::RuntimeError;
+use baton_host::sync::SyncRun;
+
+use super::scene::{config, hostile, policy, runtime, Scene};
+
+#[test]
+fn writes_during_a_sync_are_refused_and_fail_it_even_when_swallowed() {
+    let scene = Scene::new();
+    let before = scene.server.request_count();
+    let err = runtime(scene.attack("write", policy(&scene.server), ""));
+    assert_eq!(
+        err.to_string(),
+        "the connector tried DELETE /scim/v2/Users/victim in `list-resources`, where the host \
+         allows no writes (syncs and validation are read-only)"
+    );
+    assert!(
+        matches!(&err, RuntimeError::Write { call: "list-resources", method, .. } if method == "DELETE"),
+        "{err:?}"
+    );
+    let writes: Vec<_> = scene.server.requests()[before..]
+        .iter()
+        .filter(|r| r.method != "GET")
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect();
+    assert!(writes.is_empty(), "writes reached the server: {writes:?}");
+    scene.assert_survived();
+}
+
+#[test]
+fn a_write_in_validate_is_refused_too() {
+    let scene = Scene::new();
+    let mut instance = hostile().instantiate(policy(&scene.server)).unwrap();
+    let metadata = instance.metadata().unwrap();
+    let base_url = scene.server.base_url();
+    instance
+        .configure(
+            &metadata,
+            &config(&[("mode", "write"), ("base-url", &base_url)]),
+        )
+        .unwrap();
+    // `list-entitlements` is as read-only as a sync's listing.
+    let resource = baton_host::bindings::types::ResourceId {
+        resource_type: "thing".into(),
+        resource: "x".into(),
+    };
+    let _ = instance.list_entitlements(&resource, "");
+    let err = instance.list_resources("thing", None, "").unwrap_err();
+    assert!(matches!(err, RuntimeError::Write { .. }), "{err:?}");
+    assert_eq!(instance.requests_sent(), 0);
+}
+
+#[test]
+fn a_declared_read_only_post_is_sent_during_a_sync() {
+    let scene = Scene::new();
+    let mut instance = hostile().instantiate(policy(&scene.server)).unwrap();
+    let metadata = instance.metadata().unwrap();
+    assert_eq!(metadata.read_only_posts, ["/scim/v2/search"]);
+    let base_url = scene.server.base_url();
+    instance
+        .configure(
+            &metadata,
+            &config(&[("mode", "read-only-post"), ("base-url", &base_url)]),
+        )
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    SyncRun::new(&mut instance, &metadata, &dir.path().join("s.c1z"))
+        .unwrap()
+        .run()
+        .expect("a declared read-only POST is no violation");
+    let posts: Vec<_> = scene
+        .server
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "POST")
+        .map(|r| r.path)
+        .collect();
+    assert_eq!(posts, ["/scim/v2/search"]);
+}
+
+#[test]
+fn a_request_to_another_origin_fails_the_sync_even_when_swallowed() {
+    let scene = Scene::new();
+    let other = super::server(1, 0);
+    let err = runtime(scene.attack("egress-swallow", policy(&scene.server), &other.base_url()));
+    assert!(
+        err.to_string().starts_with(&format!(
+            "the connector tried to reach http://{} in `list-resources`",
+            other.addr()
+        )),
+        "{err}"
+    );
+    assert_eq!(other.request_count(), 0);
+    scene.assert_survived();
+}
