@@ -16,6 +16,7 @@ use crate::faults::{Fault, FaultRule, ScheduledFault};
 use crate::generator::Directory;
 use crate::ratelimit::RateLimit;
 use crate::routes::{self, BASE_PATH};
+use crate::scim::ScimError;
 use crate::state::{RequestRecord, ServerState};
 use crate::Config;
 
@@ -161,6 +162,18 @@ impl TestServer {
     /// A typed copy of the current directory.
     pub fn directory(&self) -> Directory {
         self.state.directory()
+    }
+
+    /// Marks user `id` inactive (`false`) or active again, in place and
+    /// without a request: the user stays listed with `active: false`, in its
+    /// groups, as some members are in a real listing (and the generator's
+    /// `i % 100 == 42` users are here). Notion documents no SCIM request that
+    /// does this: `active: false` in a PATCH or PUT removes the member, as
+    /// DELETE does, and so does this server. A DELETE of an inactive user
+    /// removes it like any member. Returns the user as now served, or the
+    /// 404 error a GET would get.
+    pub fn set_user_active(&self, id: &str, active: bool) -> Result<Value, ScimError> {
+        self.state.set_user_active(id, active)
     }
 
     /// Every request received so far, in arrival order.

@@ -13,6 +13,7 @@ use crate::faults::{self, ActiveRule, Fault, FaultPlan, FaultRule, ScheduledFaul
 use crate::generator::{generate, Directory};
 use crate::ratelimit::{RateLimit, TokenBucket};
 use crate::schedule::Schedule;
+use crate::scim::ScimError;
 use crate::store::Store;
 use crate::Config;
 
@@ -122,6 +123,14 @@ impl ServerState {
     /// A typed copy of the current directory.
     pub fn directory(&self) -> Directory {
         self.read().snapshot()
+    }
+
+    /// Sets a listed user's `active` flag without a request, so that a test
+    /// can have a member listed as inactive (see [`TestServer::set_user_active`]).
+    ///
+    /// [`TestServer::set_user_active`]: crate::TestServer::set_user_active
+    pub fn set_user_active(&self, id: &str, active: bool) -> Result<Value, ScimError> {
+        self.write().set_listed_active(id, active)
     }
 
     /// Every request received so far, in arrival order.

@@ -258,6 +258,19 @@ impl Store {
         Ok(())
     }
 
+    /// Sets a user's `active` flag in place, as no SCIM request can: the user
+    /// stays listed, keeps its groups and answers GET as before. This is how a
+    /// member shows up with `active: false` in a listing (the generator's
+    /// `i % 100 == 42` users); Notion's SCIM `active: false` removes the user
+    /// instead (`commit_user`). Returns the user as now served.
+    pub fn set_listed_active(&mut self, id: &str, active: bool) -> Result<Value, ScimError> {
+        let idx = self.user_index(id)?;
+        let user = &mut self.users[idx];
+        user.active = active;
+        user.modified_ms = now_ms().max(user.created_ms);
+        Ok(user.to_json())
+    }
+
     fn remove_user_at(&mut self, idx: usize) {
         let user = self.users.remove(idx);
         self.user_pos.remove(&user.id);

@@ -223,6 +223,31 @@ fn delete_and_deactivate_remove_memberships() {
 }
 
 #[test]
+fn an_inactive_user_stays_listed_until_deleted() {
+    let mut s = store(30, 3);
+    let id = s.groups[0].members[0];
+    let sid = id.to_string();
+    let v = s.set_listed_active(&sid, false).unwrap();
+    assert_eq!(v["active"], false);
+    // Unlike SCIM's active:false, it stays listed, readable and in its groups.
+    assert_eq!(s.get_user(&sid).unwrap()["active"], false);
+    let listed = s.list_users(None, Page::default(), Anomalies::NONE);
+    assert_eq!(listed["totalResults"], 30);
+    assert!(listed["Resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|u| u["id"] == sid && u["active"] == false));
+    assert!(s.groups[0].members.contains(&id));
+    // DELETE removes it like any member; a second one is a 404.
+    s.delete_user(&sid).unwrap();
+    assert_eq!(s.get_user(&sid).unwrap_err().status, 404);
+    assert_eq!(s.delete_user(&sid).unwrap_err().status, 404);
+    assert!(!s.groups[0].members.contains(&id));
+    assert_eq!(s.set_listed_active(&sid, true).unwrap_err().status, 404);
+}
+
+#[test]
 fn group_membership_ops() {
     let mut s = store(20, 3);
     let gid = s.groups[2].id.to_string();
