@@ -90,7 +90,10 @@ pub struct C1zWriter {
     size_limit: Option<SizeLimit>,
 }
 
-/// A bound on the database's size, as SQLite enforces it.
+/// A bound on the database's size, as SQLite enforces it, and what is needed to tell it
+/// apart from a full disk: SQLite says `SQLITE_FULL` for both, and may roll the whole
+/// transaction back, after which it no longer knows how big the database was. So the
+/// writer reads the page count every [`RECOUNT_ROWS`] rows and bounds the growth since.
 #[derive(Debug, Clone, Copy)]
 struct SizeLimit {
     /// The limit asked for.
@@ -98,11 +101,54 @@ struct SizeLimit {
     /// `max_page_count` as SQLite set it.
     pages: u64,
     page_size: u64,
+    /// `page_count` when last read.
+    seen_pages: u64,
+    /// Rows inserted since, and their blobs' bytes.
+    rows_since: u64,
+    bytes_since: u64,
 }
 
-/// Pages a statement may need besides its row's bytes: a split, or a new root, in each
-/// b-tree it touches (a table and up to three indexes, a few levels deep).
+/// Rows between two reads of the page count (a pragma of a few microseconds).
+const RECOUNT_ROWS: u64 = 64;
+/// Bytes a row takes besides its blob: its other columns and its unique index entry.
+const ROW_OVERHEAD: u64 = 1024;
+/// Pages a statement may need besides its row: a split, or a new root, in each b-tree it
+/// touches (a table and up to three indexes, a few levels deep).
 const STATEMENT_SLACK_PAGES: u64 = 64;
+
+impl SizeLimit {
+    /// Counts an inserted row; reads the page count again every [`RECOUNT_ROWS`] rows.
+    fn inserted(&mut self, conn: &Connection, blob_bytes: usize) {
+        self.rows_since += 1;
+        self.bytes_since += blob_bytes as u64;
+        if self.rows_since >= RECOUNT_ROWS {
+            self.recount(conn);
+        }
+    }
+
+    fn recount(&mut self, conn: &Connection) {
+        if let Ok(pages) = conn.query_row("PRAGMA page_count", [], |r| r.get(0)) {
+            self.seen_pages = pages;
+            self.rows_since = 0;
+            self.bytes_since = 0;
+        }
+    }
+
+    /// The most pages the database can have held when a statement inserting a row with
+    /// `blob_bytes` failed: the last count, plus twice (b-tree pages are not full) what the
+    /// rows since and this one can have taken.
+    fn most_pages(&self, blob_bytes: usize) -> u64 {
+        let rows = self.rows_since + 1;
+        let bytes = self.bytes_since + blob_bytes as u64 + rows * ROW_OVERHEAD;
+        self.seen_pages + 2 * bytes.div_ceil(self.page_size) + STATEMENT_SLACK_PAGES
+    }
+
+    /// The same for building the lookup indexes: an index is never larger than the
+    /// database it indexes.
+    fn most_pages_indexed(&self) -> u64 {
+        2 * self.most_pages(0)
+    }
+}
 
 impl C1zWriter {
     /// Starts a new full sync that will replace `target` on `finish`; creates the temp
@@ -158,19 +204,24 @@ impl C1zWriter {
     /// it holds already). SQLite refuses to grow past it, and the put or `finish` that
     /// would have is refused with [`C1zError::SizeLimit`].
     pub fn limit_size(&mut self, max_bytes: u64) -> Result<(), C1zError> {
-        let page_size: u64 = self
-            .conn
-            .query_row("PRAGMA page_size", [], |r| r.get(0))?;
+        let page_size: u64 = self.conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
         let pages = (max_bytes / page_size).max(1);
         // SQLite answers with the limit it set.
         let pages: u64 =
             self.conn
-                .query_row(&format!("PRAGMA max_page_count = {pages}"), [], |r| r.get(0))?;
-        self.size_limit = Some(SizeLimit {
+                .query_row(&format!("PRAGMA max_page_count = {pages}"), [], |r| {
+                    r.get(0)
+                })?;
+        let mut limit = SizeLimit {
             bytes: max_bytes,
             pages,
             page_size,
-        });
+            seen_pages: 0,
+            rows_since: 0,
+            bytes_since: 0,
+        };
+        limit.recount(&self.conn);
+        self.size_limit = Some(limit);
         Ok(())
     }
 
@@ -212,8 +263,11 @@ impl C1zWriter {
         let started = Instant::now();
         let n = stmt
             .execute(params![rt.id, data, self.sync_id, self.clock.now()])
-            .map_err(|e| size_limited(&self.conn, self.size_limit, e, data.len()))?;
+            .map_err(|e| size_limited(self.size_limit, e, |l| l.most_pages(data.len())))?;
         self.insert_time += started.elapsed();
+        if let Some(limit) = self.size_limit.as_mut() {
+            limit.inserted(&self.conn, data.len());
+        }
         if n > 0 {
             self.traits.insert(rt.id.clone(), rt.traits.clone());
         }
@@ -248,8 +302,11 @@ impl C1zWriter {
                 self.sync_id,
                 self.clock.now()
             ])
-            .map_err(|e| size_limited(&self.conn, self.size_limit, e, data.len()))?;
+            .map_err(|e| size_limited(self.size_limit, e, |l| l.most_pages(data.len())))?;
         self.insert_time += started.elapsed();
+        if let Some(limit) = self.size_limit.as_mut() {
+            limit.inserted(&self.conn, data.len());
+        }
         Ok(self
             .counts
             .record(n > 0, self.importing, |c| &mut c.resources))
@@ -274,8 +331,11 @@ impl C1zWriter {
                 self.sync_id,
                 self.clock.now()
             ])
-            .map_err(|err| size_limited(&self.conn, self.size_limit, err, data.len()))?;
+            .map_err(|err| size_limited(self.size_limit, err, |l| l.most_pages(data.len())))?;
         self.insert_time += started.elapsed();
+        if let Some(limit) = self.size_limit.as_mut() {
+            limit.inserted(&self.conn, data.len());
+        }
         Ok(self
             .counts
             .record(n > 0, self.importing, |c| &mut c.entitlements))
@@ -327,8 +387,11 @@ impl C1zWriter {
                 self.sync_id,
                 self.clock.now()
             ])
-            .map_err(|e| size_limited(&self.conn, self.size_limit, e, row_bytes))?;
+            .map_err(|e| size_limited(self.size_limit, e, |l| l.most_pages(row_bytes)))?;
         self.insert_time += started.elapsed();
+        if let Some(limit) = self.size_limit.as_mut() {
+            limit.inserted(&self.conn, row_bytes);
+        }
         Ok(self.counts.record(n > 0, self.importing, |c| &mut c.grants))
     }
 
@@ -379,7 +442,7 @@ impl C1zWriter {
             clock: _,
             importing: _,
             keep_dangling,
-            size_limit,
+            mut size_limit,
         } = self;
         let finalizing = Instant::now();
         let ended_at = UnixTime::now().to_db_text();
@@ -387,11 +450,12 @@ impl C1zWriter {
             "UPDATE v1_sync_runs SET ended_at = ?1 WHERE sync_id = ?2",
             params![ended_at, sync_id],
         )
-        .map_err(|e| size_limited(&conn, size_limit, e, 0))?;
-        // An index is never larger than the database it indexes: that bounds what a
-        // failed build needed.
+        .map_err(|e| size_limited(size_limit, e, |l| l.most_pages(0)))?;
+        if let Some(limit) = size_limit.as_mut() {
+            limit.recount(&conn);
+        }
         conn.execute_batch(schema::DEFERRED_INDEXES)
-            .map_err(|e| size_limited(&conn, size_limit, e, usize::MAX))?;
+            .map_err(|e| size_limited(size_limit, e, SizeLimit::most_pages_indexed))?;
         let indexed = finalizing.elapsed();
         // After the indexes: the check reads the referrers' and probes the targets'.
         let checking = Instant::now();
@@ -498,35 +562,21 @@ impl DiscoveryClock {
     }
 }
 
-/// Explains a failed statement that needed about `needed_bytes` more (`usize::MAX`: up to
-/// the database's size). SQLite says `SQLITE_FULL` both when the disk is full and when
-/// the database reached `max_page_count`. The failed statement was rolled back, so the
-/// page count is the size before it: if that plus what the statement could have needed
-/// does not reach the limit, the disk was full.
+/// Explains a failed statement: `SQLITE_FULL` is the size limit when the database can
+/// have been near it (`most_pages` bounds its size), else a full disk.
 fn size_limited(
-    conn: &Connection,
     limit: Option<SizeLimit>,
     e: rusqlite::Error,
-    needed_bytes: usize,
+    most_pages: impl FnOnce(&SizeLimit) -> u64,
 ) -> C1zError {
-    let Some(limit) = limit else {
-        return e.into();
-    };
-    if e.sqlite_error_code() != Some(ErrorCode::DiskFull) {
-        return e.into();
-    }
-    let Ok(pages) = conn.query_row("PRAGMA page_count", [], |r| r.get::<_, u64>(0)) else {
-        return e.into();
-    };
-    let needed = if needed_bytes == usize::MAX {
-        pages
-    } else {
-        (needed_bytes as u64).div_ceil(limit.page_size) + STATEMENT_SLACK_PAGES
-    };
-    if pages.saturating_add(needed) >= limit.pages {
-        C1zError::SizeLimit { bytes: limit.bytes }
-    } else {
-        e.into()
+    match limit {
+        Some(limit)
+            if e.sqlite_error_code() == Some(ErrorCode::DiskFull)
+                && most_pages(&limit) >= limit.pages =>
+        {
+            C1zError::SizeLimit { bytes: limit.bytes }
+        }
+        _ => e.into(),
     }
 }
 

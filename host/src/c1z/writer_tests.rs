@@ -464,24 +464,56 @@ fn dangling_references_are_kept_only_when_asked() {
 
 #[test]
 fn a_size_limit_is_refused_by_sqlite_and_named() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("full.c1z");
-    std::fs::write(&path, b"previous").unwrap();
-    let mut w = C1zWriter::create(&path).unwrap();
-    w.limit_size(256 << 10).unwrap();
-    w.put_resource_type(&rt("user", "User", &[Trait::User]))
-        .unwrap();
-    let err = (0..100_000)
-        .find_map(|i| w.put_resource(&user(&format!("u{i}"))).err())
-        .expect("the limit stops the puts");
-    assert!(
-        matches!(err, C1zError::SizeLimit { bytes } if bytes == 256 << 10),
-        "{err:?}"
-    );
-    // Stopped near the limit, not before.
-    assert!(w.counts().resources > 500, "{:?}", w.counts());
-    drop(w);
-    assert_eq!(std::fs::read(&path).unwrap(), b"previous");
+    // Small rows, and rows of 1 KiB: with those SQLite rolls the whole transaction back,
+    // so the writer must know the size from before.
+    for filler in [0, 1024] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("full.c1z");
+        std::fs::write(&path, b"previous").unwrap();
+        let mut w = C1zWriter::create(&path).unwrap();
+        w.limit_size(256 << 10).unwrap();
+        w.put_resource_type(&rt("user", "User", &[Trait::User]))
+            .unwrap();
+        let err = (0..100_000)
+            .find_map(|i| {
+                let mut u = user(&format!("u{i}"));
+                u.description = "x".repeat(filler);
+                w.put_resource(&u).err()
+            })
+            .expect("the limit stops the puts");
+        assert!(
+            matches!(err, C1zError::SizeLimit { bytes } if bytes == 256 << 10),
+            "{filler}: {err:?}"
+        );
+        // Stopped near the limit, not before.
+        let least = if filler == 0 { 500 } else { 100 };
+        assert!(w.counts().resources > least, "{:?}", w.counts());
+        drop(w);
+        assert_eq!(std::fs::read(&path).unwrap(), b"previous");
+    }
+}
+
+#[test]
+fn a_full_disk_far_from_the_size_limit_is_not_called_the_limit() {
+    let limit = super::SizeLimit {
+        bytes: 1 << 30,
+        pages: 1 << 18,
+        page_size: 4096,
+        seen_pages: 1000,
+        rows_since: 10,
+        bytes_since: 10_000,
+    };
+    let full = || {
+        rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_FULL), None)
+    };
+    let err = super::size_limited(Some(limit), full(), |l| l.most_pages(100));
+    assert!(matches!(err, C1zError::Sqlite(_)), "{err:?}");
+    let near = super::SizeLimit {
+        seen_pages: (1 << 18) - 10,
+        ..limit
+    };
+    let err = super::size_limited(Some(near), full(), |l| l.most_pages(100));
+    assert!(matches!(err, C1zError::SizeLimit { .. }), "{err:?}");
 }
 
 #[test]

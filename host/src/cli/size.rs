@@ -6,7 +6,12 @@ use std::fmt;
 use std::str::FromStr;
 
 /// Binary units, largest first, as written after the number.
-const UNITS: [(&str, u64); 4] = [("TiB", 1 << 40), ("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)];
+const UNITS: [(&str, u64); 4] = [
+    ("TiB", 1 << 40),
+    ("GiB", 1 << 30),
+    ("MiB", 1 << 20),
+    ("KiB", 1 << 10),
+];
 
 /// A number of bytes, written as a whole number with an optional binary unit:
 /// `1048576`, `512MiB`, `20GiB` (units in any case, a space allowed before them).
@@ -19,7 +24,9 @@ impl FromStr for ByteSize {
     fn from_str(raw: &str) -> Result<ByteSize, String> {
         let bad = || format!("`{raw}` is not a size such as 20GiB, 512MiB or 1048576 (bytes)");
         let text = raw.trim();
-        let digits = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+        let digits = text
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(text.len());
         let (number, unit) = text.split_at(digits);
         let number: u64 = number.parse().map_err(|_| bad())?;
         let unit = unit.trim_start();
@@ -39,7 +46,10 @@ impl FromStr for ByteSize {
 impl fmt::Display for ByteSize {
     /// In the largest unit that divides it, so that it reads back the same.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match UNITS.iter().find(|(_, scale)| self.0 != 0 && self.0 % scale == 0) {
+        match UNITS
+            .iter()
+            .find(|(_, scale)| self.0 != 0 && self.0 % scale == 0)
+        {
             Some((name, scale)) => write!(f, "{}{name}", self.0 / scale),
             None => write!(f, "{}", self.0),
         }
@@ -76,7 +86,16 @@ mod tests {
             assert_eq!(size, ByteSize(bytes), "{raw}");
             assert_eq!(size.to_string(), shown, "{raw}");
         }
-        for raw in ["", "GiB", "-1", "1.5GiB", "20GB", "20 G", "99999999999TiB", "1e9"] {
+        for raw in [
+            "",
+            "GiB",
+            "-1",
+            "1.5GiB",
+            "20GB",
+            "20 G",
+            "99999999999TiB",
+            "1e9",
+        ] {
             assert!(raw.parse::<ByteSize>().is_err(), "{raw}");
         }
     }
@@ -85,9 +104,6 @@ mod tests {
     fn a_size_below_the_minimum_is_refused() {
         let parse = at_least(1 << 20);
         assert_eq!(parse("1MiB").unwrap(), ByteSize(1 << 20));
-        assert_eq!(
-            parse("1000KiB").unwrap_err(),
-            "`1000KiB` is less than 1MiB"
-        );
+        assert_eq!(parse("1000KiB").unwrap_err(), "`1000KiB` is less than 1MiB");
     }
 }

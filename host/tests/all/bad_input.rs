@@ -134,6 +134,10 @@ fn notion_cases() -> Vec<Case> {
         boolean("otel-collector-endpoint-tls-insecure"),
         boolean("otel-tracing-disabled"),
         boolean("pass-secrets-to-component"),
+        case("max-pages-per-listing", "0"),
+        case("max-objects", "many"),
+        case("max-database-size", "20GB"),
+        case("max-database-size", "1KiB"),
         case("scim-token", ""),
         case("base-url", "ftp://example.com"),
     ]

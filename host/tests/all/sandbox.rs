@@ -6,7 +6,9 @@
 //! previous c1z is byte for byte what it was with no temp file left next to
 //! it, and that the host survived: a normal sync in the same process works.
 
+mod bounds;
 mod deadlines;
+mod integrity;
 mod scene;
 mod secrets;
 mod traps;
@@ -75,6 +77,8 @@ fn endless_garbage_page_tokens_are_stopped_at_the_run_time_limit() {
     let scene = Scene::new();
     let policy = RunPolicy {
         run_timeout: Duration::from_secs(2),
+        // Else a fast machine could list the default 100,000 pages first.
+        max_pages_per_listing: u64::MAX,
         ..policy(&scene.server)
     };
     let err = scene.attack("endless-tokens", policy, "");

@@ -229,3 +229,55 @@ fn a_server_that_dies_mid_sync_leaves_the_previous_file_byte_identical() {
         "no temporary files are left behind"
     );
 }
+
+/// A group member the user listing does not show (a guest, in Notion) is no
+/// reason to fail a sync: the membership grant is dropped, counted and quoted,
+/// and the rest is written complete.
+#[test]
+fn a_group_member_who_is_not_a_listed_user_is_dropped_not_fatal() {
+    use notion_scim_test_server::{generate, Config, ScimId, TestServer};
+    let config = Config {
+        token: super::TOKEN.into(),
+        users: 20,
+        groups: 2,
+        seed: 7,
+    };
+    let mut directory = generate(&config);
+    let guest = ScimId(0x9e57);
+    directory.groups[0].members.push(guest);
+    let group = directory.groups[0].id;
+    let server = TestServer::start_with_directory(config, directory).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("sync.c1z");
+    let report = sync_into(&server, &target).expect("the sync succeeds");
+
+    let dropped = &report.summary.dropped;
+    assert_eq!(
+        (dropped.resources, dropped.entitlements, dropped.grants),
+        (0, 0, 1),
+        "{dropped:?}"
+    );
+    let grant = format!("group:{group}:member:user:{guest}");
+    assert_eq!(
+        dropped.examples,
+        [format!(
+            "grant {grant}: principal user:{guest} is not in the sync"
+        )]
+    );
+    let check = c1z_check(&target, true);
+    assert_eq!(check["ok"], true, "{check}");
+    let grants: BTreeSet<&str> = check["grants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["id"].as_str().unwrap())
+        .collect();
+    assert!(!grants.contains(grant.as_str()));
+    // Every other membership is there.
+    let members = server.groups()[0]["members"].as_array().unwrap().len();
+    let kept = grants
+        .iter()
+        .filter(|g| g.starts_with(&format!("group:{group}:member:")))
+        .count();
+    assert_eq!(kept + 1, members);
+}

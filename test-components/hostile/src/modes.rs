@@ -19,12 +19,17 @@
 //! | `read-only-post` | POSTs to its declared read-only path on `base-url` | send it |
 //! | `exfiltrate` | puts every config value, raw, base64 and hex, in its logs, a request path and a resource | it has no secret to leak |
 //! | `exfiltrate-error` | fails with every config value in its error | it has no secret to leak |
+//! | `endless-things` | one new resource of 1 KiB a page with a fresh token, forever, no HTTP | stop it at the page, object or database size limit |
+//! | `dangling` | grants on an entitlement never listed, to a principal that does not exist, and on an entitlement whose resource was never listed | drop them, and that entitlement, and say so |
 
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use crate::baton::connector::types::{ConnectorError, Page, ResourceId, ResourceRecord, TraitData};
+use crate::baton::connector::types::{
+    ConnectorError, Entitlement, EntitlementPurpose, EntitlementRef, Grant, Page, ResourceId,
+    ResourceRecord, TraitData,
+};
 use crate::{config, fail, http, THING};
 use wasi::http::types::Method;
 
@@ -105,6 +110,16 @@ pub fn list(mode: &str, token: &str) -> Result<Page, ConnectorError> {
             Ok(page(vec![leak], None))
         }
         "exfiltrate-error" => Err(fail(loot())),
+        "endless-things" => {
+            // The token counts the pages, so every page has a new resource and token.
+            let n: u64 = token.parse().unwrap_or(0);
+            let bulk = "x".repeat(1024);
+            Ok(page(
+                vec![thing(&format!("thing-{n}"), bulk)],
+                Some((n + 1).to_string()),
+            ))
+        }
+        "dangling" => Ok(dangling()),
         other => Err(fail(format!("unknown mode `{other}`"))),
     }
 }
@@ -167,6 +182,45 @@ pub fn page(resources: Vec<ResourceRecord>, next_page_token: Option<String>) -> 
         entitlements: Vec::new(),
         grants: Vec::new(),
         next_page_token,
+    }
+}
+
+/// One page whose references point at nothing: only `thing:a`, its `member`
+/// entitlement and the grant of it to `thing:a` hold together.
+fn dangling() -> Page {
+    let thing_id = |id: &str| ResourceId {
+        resource_type: THING.into(),
+        resource: id.into(),
+    };
+    let on = |id: &str, slug: &str| EntitlementRef {
+        resource: thing_id(id),
+        slug: slug.into(),
+    };
+    let entitlement = |id: &str| Entitlement {
+        id: on(id, "member"),
+        display_name: format!("{id} member"),
+        description: String::new(),
+        purpose: EntitlementPurpose::Assignment,
+        grantable_to: vec![THING.into()],
+    };
+    let grant = |entitlement: EntitlementRef, principal: &str| Grant {
+        entitlement,
+        principal: thing_id(principal),
+    };
+    Page {
+        resources: vec![thing("a", String::new())],
+        // `thing:nowhere` is never listed.
+        entitlements: vec![entitlement("a"), entitlement("nowhere")],
+        grants: vec![
+            grant(on("a", "member"), "a"),
+            // An entitlement never listed.
+            grant(on("a", "never"), "a"),
+            // A principal that does not exist.
+            grant(on("a", "member"), "ghost"),
+            // On the entitlement whose resource is missing.
+            grant(on("nowhere", "member"), "a"),
+        ],
+        next_page_token: None,
     }
 }
 
