@@ -109,8 +109,16 @@ impl TrapCause {
     /// <location>:` on one line, the message on the next ones, then maybe
     /// `note: run with RUST_BACKTRACE=1 …`.
     fn panic_in(stderr: &str) -> Option<TrapCause> {
-        const MARK: &str = "panicked at ";
-        let rest = &stderr[stderr.rfind(MARK)? + MARK.len()..];
+        const MARK: &str = " panicked at ";
+        // The last line that std's panic hook starts (a message may say "panicked at" too).
+        let (start, at) = line_starts(stderr)
+            .filter(|&i| stderr[i..].starts_with("thread '"))
+            .filter_map(|i| {
+                let line = stderr[i..].lines().next().unwrap_or("");
+                line.find(MARK).map(|at| (i, at))
+            })
+            .last()?;
+        let rest = &stderr[start + at + MARK.len()..];
         let rest = match rest.find("\nnote: run with `RUST_BACKTRACE") {
             Some(end) => &rest[..end],
             None => rest,
@@ -145,6 +153,11 @@ impl fmt::Display for TrapCause {
             TrapCause::Other(text) => f.write_str(text),
         }
     }
+}
+
+/// Where each line of `text` starts.
+fn line_starts(text: &str) -> impl Iterator<Item = usize> + '_ {
+    std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1))
 }
 
 /// `text` on one line: lines joined by a space, other control characters
@@ -300,8 +313,12 @@ impl RuntimeError {
         // Frames are for whoever debugs the connector, not for the one-line
         // error; logged for every failed call, a limit's too (where it spun).
         if let Some(backtrace) = e.downcast_ref::<WasmBacktrace>() {
-            let backtrace = state.redactor.redact(&backtrace.to_string());
-            tracing::debug!(call, "{backtrace}");
+            let text = state.redactor.redact(&backtrace.to_string());
+            // Its first line is wasmtime's "error while executing at wasm backtrace:".
+            let frames = text
+                .split_once('\n')
+                .map_or(text.as_str(), |(_, rest)| rest);
+            tracing::debug!("wasm backtrace of `{call}`:\n{frames}");
         }
         // What stopped the guest first, then what it may have tripped over
         // before it crashed (a refused origin, an oversized response).
@@ -318,7 +335,7 @@ impl RuntimeError {
         }
         let stderr = state.stderr_text();
         if !stderr.is_empty() {
-            tracing::debug!(call, "the connector's stderr before it crashed:\n{stderr}");
+            tracing::debug!("the connector's stderr before it crashed in `{call}`:\n{stderr}");
         }
         let cause = TrapCause::of(&e, &stderr, &state.redactor);
         RuntimeError::Trap { call, cause }
@@ -330,5 +347,125 @@ impl RuntimeError {
             RuntimeError::Connector { error, .. } => Some(error),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Runs the export `run` of a core module; the error it ends with.
+    fn trap_of(wat: &str) -> wasmtime::Error {
+        let engine = wasmtime::Engine::default();
+        let module = wasmtime::Module::new(&engine, wat).unwrap();
+        let mut store = wasmtime::Store::new(&engine, ());
+        let mut linker = wasmtime::Linker::new(&engine);
+        linker
+            .func_wrap("host", "fail", || -> wasmtime::Result<()> {
+                Err(wasmtime::format_err!("the host gave up"))
+            })
+            .unwrap();
+        let instance = linker.instantiate(&mut store, &module).unwrap();
+        let run = instance
+            .get_typed_func::<(), ()>(&mut store, "run")
+            .unwrap();
+        run.call(&mut store, ()).unwrap_err()
+    }
+
+    fn cause(wat: &str, stderr: &str) -> TrapCause {
+        let e = trap_of(wat);
+        assert!(e.downcast_ref::<WasmBacktrace>().is_some(), "{e:?}");
+        TrapCause::of(&e, stderr, &Redactor::default())
+    }
+
+    const PANIC: &str = "thread '<unnamed>' (1) panicked at src/lib.rs:3:5:\n\
+                         first line\n  second line\n\
+                         note: run with `RUST_BACKTRACE=1` environment variable to display a backtrace";
+
+    #[test]
+    fn traps_are_told_by_kind_without_the_backtrace() {
+        let unreachable = r#"(module (func (export "run") unreachable))"#;
+        assert_eq!(cause(unreachable, ""), TrapCause::Unreachable);
+        assert_eq!(
+            cause(unreachable, PANIC),
+            TrapCause::Panic {
+                location: Some("src/lib.rs:3:5".into()),
+                message: "first line second line".into(),
+            }
+        );
+        let recurse = r#"(module (func $f (export "run") call $f))"#;
+        // A panic printed before is no cause of a stack overflow.
+        assert_eq!(cause(recurse, PANIC), TrapCause::StackOverflow);
+        let oob = r#"(module (memory 1) (func (export "run")
+            (drop (i32.load (i32.const 0x7fffffff)))))"#;
+        assert_eq!(cause(oob, ""), TrapCause::MemoryOutOfBounds);
+        let divide = r#"(module (func (export "run")
+            (drop (i32.div_u (i32.const 1) (i32.const 0)))))"#;
+        assert_eq!(
+            cause(divide, ""),
+            TrapCause::Other("integer divide by zero".into())
+        );
+        let host = r#"(module (import "host" "fail" (func $fail))
+            (func (export "run") call $fail))"#;
+        assert_eq!(cause(host, ""), TrapCause::Other("the host gave up".into()));
+    }
+
+    #[test]
+    fn the_last_panic_is_the_cause_on_one_line() {
+        let stderr = format!("thread 'a' panicked at old.rs:1:1:\nan older panic\n{PANIC}");
+        assert_eq!(
+            TrapCause::panic_in(&stderr).unwrap().to_string(),
+            "panicked at src/lib.rs:3:5: first line second line"
+        );
+        assert_eq!(TrapCause::panic_in("no panic here"), None);
+        // Only std's line counts, not a message that says the same.
+        assert_eq!(
+            TrapCause::panic_in("thread 'a' panicked at a.rs:1:1:\nit panicked at noon")
+                .unwrap()
+                .to_string(),
+            "panicked at a.rs:1:1: it panicked at noon"
+        );
+        // A location-less panic (an older std's format) keeps its text.
+        assert_eq!(
+            TrapCause::panic_in("thread 'main' panicked at 'boom', x.rs:1:2")
+                .unwrap()
+                .to_string(),
+            "panicked: 'boom', x.rs:1:2"
+        );
+    }
+
+    #[test]
+    fn a_panic_message_is_kept_short_and_free_of_control_characters() {
+        let long = format!(
+            "thread 'a' panicked at a.rs:1:1:\n\u{1b}[31m{}",
+            "x".repeat(2000)
+        );
+        let TrapCause::Panic { message, .. } = TrapCause::panic_in(&long).unwrap() else {
+            panic!("not a panic");
+        };
+        assert_eq!(message.chars().count(), PANIC_MESSAGE_CHARS + 1);
+        assert!(message.starts_with(" [31mxxx"), "{message}");
+        assert!(message.ends_with("x…"), "{message}");
+        assert!(!message.chars().any(char::is_control));
+    }
+
+    #[test]
+    fn the_error_names_export_and_cause_only() {
+        let err = RuntimeError::Trap {
+            call: "list-resources",
+            cause: TrapCause::StackOverflow,
+        };
+        assert_eq!(
+            err.to_string(),
+            "the connector crashed in `list-resources`: stack overflow"
+        );
+        let err = RuntimeError::Trap {
+            call: "configure",
+            cause: TrapCause::MemoryOutOfBounds,
+        };
+        assert_eq!(
+            err.to_string(),
+            "the connector crashed in `configure`: out-of-bounds memory access"
+        );
     }
 }

@@ -136,6 +136,22 @@ impl Scene {
     }
 }
 
+/// `baton-notion` set to run the hostile component in `dir`, with console
+/// logs and no inherited `BATON_*` variable; the test adds `--mode` and the rest.
+pub fn hostile_cli(dir: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_baton-notion"));
+    c.current_dir(dir)
+        .arg("--component")
+        .arg(fixture_dir().join("baton_hostile_connector.wasm"))
+        .args(["--log-format", "console"]);
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("BATON_") {
+            c.env_remove(key);
+        }
+    }
+    c
+}
+
 /// The runtime error inside a sync error.
 pub fn runtime(err: SyncError) -> RuntimeError {
     match err {

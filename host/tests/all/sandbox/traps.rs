@@ -5,9 +5,8 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use baton_host::runtime::{RuntimeError, TrapCause};
-use baton_host::sync::SyncError;
 
-use super::scene::{policy, runtime, Scene};
+use super::scene::{hostile_cli, policy, runtime, Scene};
 
 /// A log sink that the test reads back.
 #[derive(Clone, Default)]
@@ -115,21 +114,41 @@ fn a_stack_overflow_is_reported_on_one_line() {
     scene.assert_survived();
 }
 
-/// Without a debug log, nothing of the backtrace is printed anywhere: the
-/// error is all there is.
+/// What a user of the CLI sees: one error line naming the export and the
+/// cause, and the backtrace only with `--log-level debug`.
 #[test]
-fn a_crash_outside_a_debug_log_leaves_only_the_error() {
-    let scene = Scene::new();
-    let err = scene.attack("stack-overflow", policy(&scene.server), "");
-    assert!(matches!(
-        &err,
-        SyncError::Runtime(RuntimeError::Trap {
-            cause: TrapCause::StackOverflow,
-            ..
-        })
-    ));
-    assert_eq!(
-        format!("{:#}", anyhow::Error::new(err)),
-        "the connector crashed in `list-resources`: stack overflow"
+fn the_cli_prints_a_crash_on_one_line_and_the_backtrace_only_at_debug_level() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = hostile_cli(dir.path())
+        .args(["--mode", "stack-overflow"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let errors: Vec<&str> = stderr.lines().filter(|l| l.contains("ERROR")).collect();
+    assert_eq!(errors.len(), 1, "{stderr}");
+    assert!(
+        errors[0].ends_with(
+            "sync failed; sync.c1z was not changed: \
+             the connector crashed in `list-resources`: stack overflow"
+        ),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("backtrace"), "{stderr}");
+    assert!(!stderr.contains(".wasm!"), "{stderr}");
+
+    let out = hostile_cli(dir.path())
+        .args(["--mode", "stack-overflow", "--log-level", "debug"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("DEBUG"), "{stderr}");
+    assert!(
+        stderr.contains("wasm backtrace of `list-resources`:"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("baton_hostile_connector.wasm!baton_hostile_connector::modes::recurse"),
+        "{stderr}"
     );
 }
