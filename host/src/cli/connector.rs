@@ -120,6 +120,19 @@ pub(crate) struct HostArgs {
           value_parser = size::at_least(1 << 20))]
     max_database_size: size::ByteSize,
 
+    /// Upper bound in seconds for each call into the connector component (a
+    /// page of a listing, a provisioning action), its waits on HTTP included
+    #[arg(long, env = "BATON_CALL_TIMEOUT_SECONDS",
+          default_value_t = RunPolicy::default().call_timeout.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..))]
+    call_timeout_seconds: u64,
+
+    /// Upper bound in seconds for the whole run of the connector component
+    #[arg(long, env = "BATON_RUN_TIMEOUT_SECONDS",
+          default_value_t = RunPolicy::default().run_timeout.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..))]
+    run_timeout_seconds: u64,
+
     #[command(flatten)]
     provisioning: ProvisioningArgs,
 
@@ -226,6 +239,8 @@ fn run(args: Vec<OsString>) -> anyhow::Result<()> {
         max_pages_per_listing: host.max_pages_per_listing,
         max_objects: host.max_objects,
         max_database_bytes: host.max_database_size.0,
+        call_timeout: Duration::from_secs(host.call_timeout_seconds),
+        run_timeout: Duration::from_secs(host.run_timeout_seconds),
         ..Default::default()
     };
     // Ids and profiles are checked before anything is sent upstream.

@@ -43,14 +43,18 @@ pub struct RunPolicy {
     ///
     /// It counts time spent in guest code and time the guest waits on the
     /// host (`wasi:io/poll`, for an HTTP response or a timer) alike. Guest
-    /// code is stopped by epoch interruption within one tick (10 ms) of the
-    /// deadline; a wait in `wasi:io/poll` is cut off at the deadline; a
-    /// blocking stream read or write is bounded by `request_timeout` and the
-    /// guest is stopped as soon as it returns. Default 5 min.
+    /// code is stopped by epoch interruption, which compares the real clock
+    /// with the deadline every tick (10 ms): within a tick plus scheduling
+    /// delay of it, however late the ticks come on a loaded machine. A wait
+    /// in `wasi:io/poll` is cut off at the deadline; a blocking stream read
+    /// or write is bounded by `request_timeout` and the guest is stopped as
+    /// soon as it returns. Default 5 min (`baton-notion
+    /// --call-timeout-seconds`).
     pub call_timeout: Duration,
     /// Wall-clock time from instantiation after which no call may run: a call
     /// in progress is stopped as `call_timeout` would stop it, and later calls
-    /// fail before they start. Bounds a whole sync. Default 1 h.
+    /// fail before they start. Bounds a whole sync. Default 1 h
+    /// (`baton-notion --run-timeout-seconds`).
     pub run_timeout: Duration,
     /// Bytes of one HTTP response body that the host streams into the guest.
     /// A longer body ends in an error for the guest when the limit is passed

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use baton_host::runtime::{Limit, RunPolicy, RuntimeError};
 
-use super::scene::{config, hostile};
+use super::scene::{config, hostile, hostile_cli};
 
 /// The limit under test: long enough for 2% (40 ms) to be several ticks.
 const LIMIT: Duration = Duration::from_secs(2);
@@ -150,4 +150,46 @@ fn a_spinning_guest_is_stopped_within_2_percent_of_the_run_limit_on_a_loaded_mac
     drop(load);
     assert_run_limit(&err);
     assert_on_time(took, "run limit, loaded");
+}
+
+/// `--call-timeout-seconds` and `BATON_RUN_TIMEOUT_SECONDS` set the limits of
+/// a CLI run; the error line names the limit that stopped the spin.
+#[test]
+fn the_cli_sets_both_limits_from_flags_and_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        (
+            hostile_cli(dir.path())
+                .args(["--mode", "spin", "--call-timeout-seconds", "1"])
+                .output(),
+            "its time limit of 1 s per call",
+        ),
+        (
+            hostile_cli(dir.path())
+                .args(["--mode", "spin"])
+                .env("BATON_RUN_TIMEOUT_SECONDS", "1")
+                .output(),
+            "its time limit of 1 s per run",
+        ),
+        (
+            hostile_cli(dir.path())
+                .args(["--mode", "spin", "--call-timeout-seconds", "1"])
+                .args(["--run-timeout-seconds", "600"])
+                .output(),
+            "its time limit of 1 s per call",
+        ),
+    ];
+    for (out, limit) in cases {
+        let out = out.unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{stderr}");
+        let error = format!(
+            "sync failed; sync.c1z was not changed: the connector exceeded {limit} \
+             in `list-resources`"
+        );
+        assert!(
+            stderr.lines().any(|l| l.ends_with(&error)),
+            "{error}\nnot in:\n{stderr}"
+        );
+    }
 }
