@@ -367,3 +367,46 @@ fn deletion_after_a_lost_answer() {
     );
     assert_eq!(got, Ok(true));
 }
+
+#[test]
+fn deletion_of_an_inactive_user_after_a_lost_answer() {
+    let delete = |c: &ScimClient<&FakeTransport>, n: &mut Notes| users::delete(c, "u1", n);
+    let inactive = || ok(user_json("u1", Some("member"), false).to_string());
+    let (got, notes) = run(
+        "deleted, answer lost",
+        vec![inactive(), timeout(), gone()],
+        &[get_call(U1), delete_call(U1), get_call(U1)],
+        delete,
+    );
+    assert_eq!(got, Ok(true));
+    assert!(notes.has(LogLevel::Info, "took effect although its answer was lost"));
+    // Inactive was the state before the DELETE: it does not confirm it.
+    let (got, notes) = run(
+        "still listed as inactive: sent once more",
+        vec![
+            inactive(),
+            A::Http(504, String::new()),
+            inactive(),
+            A::Http(204, String::new()),
+            gone(),
+        ],
+        &[
+            get_call(U1),
+            delete_call(U1),
+            get_call(U1),
+            delete_call(U1),
+            get_call(U1),
+        ],
+        delete,
+    );
+    assert_eq!(got, Ok(true));
+    assert!(notes.has(LogLevel::Info, "sending it once more"));
+    // A 404 to the re-send: the lost DELETE took effect after the check.
+    let (got, _) = run(
+        "gone by the re-send",
+        vec![inactive(), reset(), inactive(), gone()],
+        &[get_call(U1), delete_call(U1), get_call(U1), delete_call(U1)],
+        delete,
+    );
+    assert_eq!(got, Ok(true));
+}

@@ -5,6 +5,8 @@
 //! member with `DELETE /Users/{id}`, which Notion documents as removal from
 //! the workspace plus sign-out, not deletion of the Notion account.
 
+use std::cell::Cell;
+
 use crate::baton::connector::types::{
     ConnectorError, CreateAccountOutcome, ErrorKind, ProfileEntry, ProfileValue, ResourceRecord,
 };
@@ -181,11 +183,18 @@ fn check_email(email: &str) -> Result<(), ConnectorError> {
 
 /// `delete-resource` of a user: removes the member from the workspace.
 ///
-/// Reads the user first (`Ok(false)` when absent), refuses to remove the last
-/// owner, sends `DELETE /Users/{id}`, then reads the user again and reports
-/// success only when it is gone (404) or inactive, which Notion treats as
-/// removed. A DELETE with an unknown outcome is followed by that read at
-/// once, and sent again only if the user is still there.
+/// Reads the user first: when it is absent (404) the user is already deleted,
+/// nothing is sent and the answer is `Ok(false)`. A user the read finds is
+/// deleted whether it is active or not: Notion's listing shows inactive
+/// users, so a sync keeps reporting one (as disabled) until a DELETE removes
+/// it. Deleting the last active owner is refused. A DELETE answered 404 is
+/// `Ok(false)` as well: someone else deleted the user first.
+///
+/// After a 2xx answer the user is read again, and success needs it absent or
+/// inactive; still active is an error. A DELETE with an unknown outcome is
+/// followed by that read at once and sent again only if the user is still
+/// there: still active, or, for a user that was inactive already, still
+/// listed at all (inactive then proves nothing).
 pub fn delete<T: Transport>(
     client: &ScimClient<T>,
     id: &str,
@@ -194,34 +203,48 @@ pub fn delete<T: Transport>(
     let id = non_empty_id(id, "user")?;
     let Some(user) = found(client.get_user(id))? else {
         notes.info(format!(
-            "user {id} is not in the Notion workspace; nothing to delete"
+            "user {id} is not in the Notion workspace; already deleted, nothing sent"
         ));
         return Ok(false);
     };
-    if user.active == Some(false) {
-        notes.info(format!(
-            "user {id} is inactive, which Notion treats as removed; nothing to delete"
+    let was_inactive = user.active == Some(false);
+    if was_inactive {
+        notes.debug(format!(
+            "user {id} is inactive but still listed; deleting it so that syncs no longer list it"
         ));
-        return Ok(false);
-    }
-    if owners::is_owner(&user) {
+    } else if owners::is_owner(&user) {
+        // Only active owners count for the guard (`another_owner_exists`), so
+        // removing an inactive one never leaves the workspace without one.
         owners::ensure_not_last_owner(client, id, &format!("delete user {id}"), notes)?;
     }
+    // Which send a 404 answered: only the first one means "already deleted".
+    let sends = Cell::new(0u32);
     let written = send_checked(
         &format!("deleting user {id}"),
         notes,
-        || found_write(client.delete_user(id)),
+        || {
+            sends.set(sends.get() + 1);
+            found_write(client.delete_user(id))
+        },
         |_| {
             let after = found(client.get_user(id))?;
-            Ok(is_removed(after.as_ref()).then_some(after))
+            Ok(is_removed(after.as_ref(), was_inactive).then_some(after))
         },
     )?;
     let after = match written {
-        Written::Answered(None) => {
+        Written::Answered(None) if sends.get() == 1 => {
             notes.info(format!(
-                "user {id} was already gone when DELETE was sent; nothing deleted"
+                "user {id} was already gone when DELETE was sent (404); already deleted"
             ));
             return Ok(false);
+        }
+        Written::Answered(None) => {
+            // The read before this re-send still found the user: the first
+            // DELETE, whose answer was lost, took effect late.
+            notes.debug(format!(
+                "user {id} was there at the check but gone at the re-sent DELETE (404)"
+            ));
+            None
         }
         Written::Answered(Some(())) => found(client.get_user(id))?,
         Written::Confirmed(after) => after,
@@ -229,6 +252,18 @@ pub fn delete<T: Transport>(
     match after {
         Some(after) if after.active != Some(false) => {
             Err(internal(format!("user {id} still exists after DELETE")))
+        }
+        Some(_) if was_inactive => {
+            // Notion answered the DELETE with success; that is the best
+            // evidence there is, as an inactive user read back proves nothing.
+            notes.warn(format!(
+                "Notion accepted DELETE /Users/{id} but still lists the user as inactive; \
+                 a sync may list it until Notion drops it"
+            ));
+            notes.info(format!(
+                "deleted user {id} from the Notion workspace (answered; still listed as inactive)"
+            ));
+            Ok(true)
         }
         after => {
             notes.info(format!(
@@ -244,9 +279,14 @@ pub fn delete<T: Transport>(
     }
 }
 
-/// Whether a user read after a DELETE counts as removed: absent or inactive.
-fn is_removed(user: Option<&ScimUser>) -> bool {
-    user.is_none_or(|u| u.active == Some(false))
+/// Whether a user read after a DELETE shows the DELETE in effect: absent, or
+/// inactive when it was active before (a user that was inactive already must
+/// be absent).
+fn is_removed(user: Option<&ScimUser>, was_inactive: bool) -> bool {
+    match user {
+        None => true,
+        Some(u) => !was_inactive && u.active == Some(false),
+    }
 }
 
 #[cfg(test)]

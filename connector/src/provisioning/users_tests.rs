@@ -255,6 +255,7 @@ fn delete_sequences() {
     let ok = |s: &str| (200, s.to_string());
     let member = user("u1", Some("member"));
     let owner = user("u1", Some("owner"));
+    let inactive = user_json("u1", Some("member"), false).to_string();
     let cases: Vec<Case> =
         vec![
         (
@@ -280,10 +281,39 @@ fn delete_sequences() {
             vec![get_call(U1)],
         ),
         (
-            "already inactive",
-            vec![ok(&user_json("u1", Some("member"), false).to_string())],
+            "inactive: deleted all the same, confirmed by a 404",
+            vec![ok(&inactive), (204, String::new()), not_found()],
+            Ok(true),
+            vec![get_call(U1), delete_call(U1), get_call(U1)],
+        ),
+        (
+            "inactive, and the DELETE answers 404",
+            vec![ok(&inactive), not_found()],
             Ok(false),
-            vec![get_call(U1)],
+            vec![get_call(U1), delete_call(U1)],
+        ),
+        (
+            "inactive, still listed after an accepted DELETE",
+            vec![ok(&inactive), (204, String::new()), ok(&inactive)],
+            Ok(true),
+            vec![get_call(U1), delete_call(U1), get_call(U1)],
+        ),
+        (
+            "inactive, active after the DELETE",
+            vec![ok(&inactive), (204, String::new()), ok(&member)],
+            Err((ErrorKind::Internal, "user u1 still exists after DELETE")),
+            vec![get_call(U1), delete_call(U1), get_call(U1)],
+        ),
+        (
+            // Not an owner the guard counts: no listing is read.
+            "an inactive owner",
+            vec![
+                ok(&user_json("u1", Some("owner"), false).to_string()),
+                (204, String::new()),
+                not_found(),
+            ],
+            Ok(true),
+            vec![get_call(U1), delete_call(U1), get_call(U1)],
         ),
         (
             "gone by the time of the DELETE",
@@ -354,6 +384,54 @@ fn delete_sequences() {
         }
         assert_eq!(fake.calls(), calls, "{name}");
         assert_eq!(fake.unused(), 0, "{name}");
+    }
+}
+
+#[test]
+fn delete_says_what_it_did() {
+    let inactive = user_json("u1", Some("member"), false).to_string();
+    let cases: [(&str, Vec<(u16, String)>, LogLevel, &str); 4] = [
+        (
+            "absent",
+            vec![not_found()],
+            LogLevel::Info,
+            "user u1 is not in the Notion workspace; already deleted, nothing sent",
+        ),
+        (
+            "inactive",
+            vec![(200, inactive.clone()), (204, String::new()), not_found()],
+            LogLevel::Info,
+            "deleted user u1 from the Notion workspace (confirmed: now absent)",
+        ),
+        (
+            "inactive, gone at the DELETE",
+            vec![(200, inactive.clone()), not_found()],
+            LogLevel::Info,
+            "user u1 was already gone when DELETE was sent (404); already deleted",
+        ),
+        (
+            "inactive, still listed",
+            vec![
+                (200, inactive.clone()),
+                (204, String::new()),
+                (200, inactive),
+            ],
+            LogLevel::Warn,
+            "Notion accepted DELETE /Users/u1 but still lists the user as inactive",
+        ),
+    ];
+    for (name, answers, level, needle) in cases {
+        let fake = FakeTransport::new();
+        for (status, body) in &answers {
+            fake.push(*status, body);
+        }
+        let mut notes = Notes::new();
+        delete(&client(&fake), "u1", &mut notes).unwrap();
+        assert!(notes.has(level, needle), "{name}: {:?}", notes.lines());
+        assert!(
+            !notes.has(LogLevel::Info, "treats as removed"),
+            "{name}: no shortcut for inactive users"
+        );
     }
 }
 
