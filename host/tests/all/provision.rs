@@ -4,6 +4,8 @@
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
+use baton_host::c1z::proto::{user_trait, UserTrait};
+use baton_host::c1z::{C1zReader, GrantFilter, ResourceFilter};
 use notion_scim_test_server::{RequestRecord, TestServer};
 use serde_json::{json, Value};
 
@@ -366,6 +368,107 @@ fn deleting_a_user_removes_them_from_their_groups_in_the_next_sync() {
         0,
         "no grant of the deleted user remains"
     );
+}
+
+/// The status the c1z at `file` gives user `id`, or `None` when the sync
+/// does not list the user.
+fn synced_status(file: &std::path::Path, id: &str) -> Option<user_trait::status::Status> {
+    let reader = C1zReader::open(file).unwrap();
+    let sid = reader.select_sync(None).unwrap().sync_id;
+    let filter = ResourceFilter {
+        resource_type: Some("user".into()),
+        ..Default::default()
+    };
+    let found = reader
+        .resources(&sid, &filter)
+        .map(|r| r.unwrap())
+        .find(|r| r.id.as_ref().is_some_and(|rid| rid.resource == id))?;
+    let t: UserTrait = found.annotations[0].to_msg().unwrap();
+    user_trait::status::Status::try_from(t.status.unwrap().status).ok()
+}
+
+/// Issue 14: an inactive user stays listed (as disabled) until a DELETE
+/// removes it, so the delete is sent for it as for any user, and converges.
+#[test]
+fn deleting_an_inactive_user_sends_the_delete_and_the_next_sync_lacks_them() {
+    let ws = Workspace::new();
+    let groups = ws.server.groups();
+    let uid = ws
+        .server
+        .users()
+        .iter()
+        .filter(|u| u[ROLE_EXT]["role"] == "member")
+        .map(|u| u["id"].as_str().unwrap().to_string())
+        .find(|id| {
+            groups
+                .iter()
+                .any(|g| ws.members(g["id"].as_str().unwrap()).contains(id))
+        })
+        .expect("a member in a group");
+    assert_eq!(
+        synced_status(&ws.file, &uid),
+        Some(user_trait::status::Status::Enabled)
+    );
+    ws.server.set_user_active(&uid, false).unwrap();
+    sync_into(&ws.server, &ws.file).expect("sync with the user inactive");
+    assert_eq!(
+        synced_status(&ws.file, &uid),
+        Some(user_trait::status::Status::Disabled),
+        "the sync lists the inactive user as disabled"
+    );
+
+    let delete = [
+        "-p",
+        "--delete-resource",
+        &uid,
+        "--delete-resource-type",
+        "user",
+    ];
+    let (line, requests) = ws.ok(&delete);
+    assert_eq!(line, format!("deleted user {uid}"));
+    let user_path = format!("/scim/v2/Users/{uid}");
+    let get = ("GET".to_string(), user_path.clone(), None);
+    assert_eq!(
+        calls(&requests),
+        [
+            get.clone(),
+            ("DELETE".to_string(), user_path.clone(), None),
+            get.clone()
+        ]
+    );
+    let statuses: Vec<u16> = requests[1..].iter().map(|r| r.status).collect();
+    assert_eq!(statuses, [200, 204, 404], "deleted, then confirmed gone");
+    assert!(ws.user(&uid).is_none());
+
+    sync_into(&ws.server, &ws.file).expect("sync after the delete");
+    assert_eq!(
+        synced_status(&ws.file, &uid),
+        None,
+        "the next sync lacks the user"
+    );
+    let reader = C1zReader::open(&ws.file).unwrap();
+    let sid = reader.select_sync(None).unwrap().sync_id;
+    let filter = GrantFilter {
+        principal_type: Some("user".into()),
+        principal_id: Some(uid.clone()),
+        ..Default::default()
+    };
+    assert_eq!(
+        reader.grants(&sid, &filter).count(),
+        0,
+        "nor any grant of it"
+    );
+
+    let (line, requests) = ws.ok(&delete);
+    assert_eq!(line, format!("already deleted user {uid}"));
+    assert_eq!(calls(&requests), [get], "one read, no write");
+    let deletes = ws
+        .server
+        .requests()
+        .iter()
+        .filter(|r| r.method == "DELETE")
+        .count();
+    assert_eq!(deletes, 1, "no second DELETE");
 }
 
 #[test]
