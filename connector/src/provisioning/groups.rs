@@ -115,7 +115,7 @@ pub fn revoke<T: Transport>(
         )));
     }
     notes.info(format!("removed user {uid} from group {gid}"));
-    Ok(RevokeOutcome::Revoked)
+    Ok(RevokeOutcome::Revoked(Vec::new()))
 }
 
 /// The group and user ids of a membership, refused (with no request) unless

@@ -150,13 +150,13 @@ fn revokes() {
             "removed, answered with the members",
             vec![ok(&group("g1", &["u1", "u2"])), ok(&group("g1", &["u2"]))],
             vec![get_call(G1), remove()],
-            Ok(RevokeOutcome::Revoked),
+            Ok(RevokeOutcome::Revoked(Vec::new())),
         ),
         (
             "removed, answered with 204",
             vec![ok(&group("g1", &["u1"])), (204, String::new())],
             vec![get_call(G1), remove()],
-            Ok(RevokeOutcome::Revoked),
+            Ok(RevokeOutcome::Revoked(Vec::new())),
         ),
         (
             "not a member",

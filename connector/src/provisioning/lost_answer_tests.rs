@@ -15,8 +15,8 @@ use crate::baton::connector::types::{
 };
 use crate::notes::Notes;
 use crate::provisioning::test_support::{
-    client, delete_call, ent, get_call, grant, group, member_patch, patch_call, rid, role_patch,
-    scim_error, user, user_json, Call,
+    client, delete_call, ent, get_call, grant, group, member_patch, patch_call, restricted, rid,
+    role_patch, scim_error, user, user_json, Call,
 };
 use crate::provisioning::{groups, roles, users};
 use crate::scim::fake::FakeTransport;
@@ -250,7 +250,7 @@ fn group_membership_after_a_lost_answer() {
         &[get_call(G1), remove(), get_call(G1)],
         revoke_it,
     );
-    assert_eq!(got, Ok(RevokeOutcome::Revoked));
+    assert_eq!(got, Ok(RevokeOutcome::Revoked(Vec::new())));
     let (got, _) = run(
         "the group is gone by the check",
         vec![ok(group("g1", &["u1"])), timeout(), gone()],
@@ -269,7 +269,7 @@ fn group_membership_after_a_lost_answer() {
         &[get_call(G1), remove(), get_call(G1), remove()],
         revoke_it,
     );
-    assert_eq!(got, Ok(RevokeOutcome::Revoked));
+    assert_eq!(got, Ok(RevokeOutcome::Revoked(Vec::new())));
 }
 
 // ---- roles and deletion ---------------------------------------------------
@@ -326,7 +326,7 @@ fn role_changes_after_a_lost_answer() {
         &[get_call(U1), patch("restricted_member"), get_call(U1)],
         revoke_admin,
     );
-    assert_eq!(got, Ok(RevokeOutcome::Revoked));
+    assert_eq!(got, Ok(RevokeOutcome::Revoked(vec![restricted("u1")])));
     let (got, _) = run(
         "the user left before the check",
         vec![ok(user("u1", Some("membership_admin"))), reset(), gone()],

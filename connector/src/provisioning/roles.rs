@@ -149,7 +149,11 @@ pub fn revoke<T: Transport>(
         "revoked the {} role of user {uid}, who is now a {LOWEST}",
         role.id
     ));
-    Ok(RevokeOutcome::Revoked)
+    // Every member holds exactly one role: the lowest takes this one's place.
+    Ok(RevokeOutcome::Revoked(vec![Grant {
+        entitlement: roles::assigned_ref(lowest),
+        principal: grant.principal.clone(),
+    }]))
 }
 
 /// The role an entitlement names; refused (with no request) unless it is

@@ -4,8 +4,8 @@
 use super::*;
 use crate::baton::connector::types::{ErrorKind, LogLevel};
 use crate::provisioning::test_support::{
-    client, ent, get_call, grant as grant_of, patch_call, rid, role_patch, scim_error, user,
-    users_page, Call,
+    client, ent, get_call, grant as grant_of, patch_call, restricted, rid, role_patch, scim_error,
+    user, users_page, Call,
 };
 use crate::scim::fake::FakeTransport;
 
@@ -277,14 +277,14 @@ fn revokes() {
                 ok(&user("u1", Some("restricted_member"))),
             ],
             vec![get_call(U1), down()],
-            Ok(RevokeOutcome::Revoked),
+            Ok(RevokeOutcome::Revoked(vec![restricted("u1")])),
         ),
         (
             "revoked, answered with 204",
             "membership_admin",
             vec![ok(&user("u1", Some("membership_admin"))), no_content()],
             vec![get_call(U1), down()],
-            Ok(RevokeOutcome::Revoked),
+            Ok(RevokeOutcome::Revoked(vec![restricted("u1")])),
         ),
         (
             "the user holds another role",
@@ -326,7 +326,7 @@ fn revokes() {
                 no_content(),
             ],
             vec![get_call(U1), get_call(OWNERS_P1), down()],
-            Ok(RevokeOutcome::Revoked),
+            Ok(RevokeOutcome::Revoked(vec![restricted("u1")])),
         ),
         (
             "the last owner",

@@ -127,3 +127,8 @@ pub fn patch_call(path: &str, body: Value) -> Call {
 pub fn delete_call(path: &str) -> Call {
     ("DELETE", path.into(), None)
 }
+
+/// What a user holds after a role revoke: the `restricted_member` role.
+pub fn restricted(user: &str) -> Grant {
+    grant(ent("role", "restricted_member", "assigned"), user)
+}

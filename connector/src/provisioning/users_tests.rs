@@ -80,6 +80,22 @@ fn create_posts_a_core_user_and_maps_the_answer() {
 }
 
 #[test]
+fn a_previewed_create_reports_the_user_it_would_create() {
+    let fake = FakeTransport::new();
+    fake.push_previewed();
+    let outcome = create_account(&client(&fake), &ann(), &mut Notes::new()).unwrap();
+    let CreateAccountOutcome::Created(record) = outcome else {
+        panic!("{outcome:?}")
+    };
+    assert_eq!(record.id.resource, crate::scim::PREVIEWED_USER_ID);
+    let [TraitData::User(t)] = &record.traits[..] else {
+        panic!("{:?}", record.traits)
+    };
+    assert_eq!(t.login, "ann@x.test");
+    assert_eq!(fake.calls(), [post()], "the one write, no lookup");
+}
+
+#[test]
 fn create_conflict_looks_the_user_up() {
     let found_body = users_page(1, &[]).replace(
         "\"Resources\":[]",

@@ -35,6 +35,18 @@ impl FakeTransport {
             retry_after: None,
             content_type: content_type.map(Into::into),
             body: body.to_vec(),
+            previewed: false,
+        }));
+    }
+
+    /// Queues the answer a host gives a write in a dry run.
+    pub fn push_previewed(&self) {
+        self.answers.borrow_mut().push_back(Ok(HttpResponse {
+            status: 204,
+            retry_after: None,
+            content_type: None,
+            body: Vec::new(),
+            previewed: true,
         }));
     }
 

@@ -103,6 +103,9 @@ pub struct HttpResponse {
     pub content_type: Option<String>,
     /// The complete body.
     pub body: Vec<u8>,
+    /// The host previewed the write instead of sending it (dry run: `204`
+    /// with `baton-dry-run: previewed`); see the WIT's `connector` interface.
+    pub previewed: bool,
 }
 
 /// Sends one request. Errors are transport failures (no HTTP answer); their
@@ -175,6 +178,9 @@ pub fn found_write<T>(result: Result<T, Failure>) -> Result<Option<T>, Failure> 
         Err(f) => Err(f),
     }
 }
+
+/// The id a previewed (dry-run) create reports: the real one is Notion's to give.
+pub const PREVIEWED_USER_ID: &str = "new-user-id-assigned-by-notion";
 
 /// A SCIM client bound to one base URL. `token` is what `configure` got
 /// for it, the host's placeholder under a host that holds secrets; it is
@@ -283,6 +289,13 @@ impl<T: Transport> ScimClient<T> {
         });
         let request = self.request(HttpMethod::Post, "/Users".into(), Some(&body));
         let response = self.attempt(&request)?;
+        if response.previewed {
+            // Nothing was created: the would-be user is what was sent.
+            let mut would_be = body;
+            would_be["id"] = json!(PREVIEWED_USER_ID);
+            return from_item(would_be)
+                .ok_or_else(|| Failure::known(bad_response("the previewed user does not map")));
+        }
         parse_object(&request, &response, "a SCIM user").map_err(|mut e| {
             e.message.push_str("; the account may have been created");
             Failure::known(e)
@@ -310,10 +323,11 @@ impl<T: Transport> ScimClient<T> {
             .map_err(Failure::known)
     }
 
-    /// `DELETE /Users/<id>`: removes the user from the workspace.
-    pub fn delete_user(&self, id: &str) -> Result<(), Failure> {
+    /// `DELETE /Users/<id>`: removes the user from the workspace. `true`
+    /// when the host previewed it (dry run): nothing was deleted.
+    pub fn delete_user(&self, id: &str) -> Result<bool, Failure> {
         let request = self.request(HttpMethod::Delete, user_path(id), None);
-        self.attempt(&request).map(drop)
+        self.attempt(&request).map(|response| response.previewed)
     }
 
     /// `GET /Groups/<id>`, members included.

@@ -207,6 +207,7 @@ fn read_response(response: IncomingResponse) -> Result<HttpResponse, ConnectorEr
     };
     let retry_after = header("retry-after");
     let content_type = header("content-type");
+    let previewed = header("baton-dry-run").is_some_and(|v| v == "previewed");
     drop(headers);
     let incoming = response
         .consume()
@@ -219,6 +220,7 @@ fn read_response(response: IncomingResponse) -> Result<HttpResponse, ConnectorEr
         retry_after,
         content_type,
         body: body?,
+        previewed,
     })
 }
 

@@ -23,7 +23,7 @@ use super::schema;
 use super::size;
 use crate::bindings::types::{ConfigValue, ConnectorMetadata};
 use crate::bindings::CONTRACT_VERSION;
-use crate::provision;
+use crate::provision::{self, ProvisionReport};
 use crate::runtime::{
     ComponentCache, ConnectorComponent, EgressPolicy, Origin, RateLimiter, RunPolicy, Runtime,
     NOTION_COMPONENT,
@@ -192,7 +192,17 @@ fn run(args: Vec<OsString>) -> anyhow::Result<()> {
         }
     };
     match matches.subcommand() {
-        Some(("capabilities", _)) => return print_json(&schema::capabilities(&metadata)),
+        Some(("capabilities", _)) => {
+            // Baton's protojson has no place for it, so the operator reads it on stderr.
+            if !metadata.read_only_posts.is_empty() {
+                eprintln!(
+                    "note: the connector declares these POST paths read-only (allowed where \
+                     writes are refused): {}",
+                    metadata.read_only_posts.join(", ")
+                );
+            }
+            return print_json(&schema::capabilities(&metadata));
+        }
         Some(("config", _)) => return print_json(&schema::config(&metadata)),
         Some(("health-check", sub)) => {
             return health::check(&HealthCheckArgs::from_arg_matches(sub)?)
@@ -213,9 +223,13 @@ fn run(args: Vec<OsString>) -> anyhow::Result<()> {
     let log_format = logging::init(&host.log_level, host.log_format)?;
     host.modes.check(&metadata.display_name)?;
     let action = host.provisioning.request()?;
-    check_paths(&host, action.is_some(), &|long| {
-        flag_name(&sources, &cmd, long)
-    })?;
+    let resolves_ids = matches!(
+        action,
+        Some(
+            provision::ProvisionRequest::Grant { .. } | provision::ProvisionRequest::Revoke { .. }
+        )
+    );
+    check_paths(&host, resolves_ids, &|long| flag_name(&sources, &cmd, long))?;
 
     let config = config_values(&metadata, &matches);
     // The component would refuse it too, but naming the field, not the flag.
@@ -243,25 +257,30 @@ fn run(args: Vec<OsString>) -> anyhow::Result<()> {
         run_timeout: Duration::from_secs(host.run_timeout_seconds),
         ..Default::default()
     };
-    // Ids and profiles are checked before anything is sent upstream.
-    let action = match &action {
-        Some(request) => Some(provision::prepare(&metadata, request, &host.file)?),
-        None => None,
-    };
+    if let Some(request) = &action {
+        let run = OneShot {
+            component: &component,
+            metadata: &metadata,
+            config: &config,
+            file: &host.file,
+            flags: host.provisioning.action_flags(),
+        };
+        let dry_run = host.provisioning.dry_run;
+        let report = run.provision(request, RunPolicy { dry_run, ..policy });
+        match log_format {
+            LogFormat::Json => println!("{}", report.to_json()),
+            // A refusal is the error line below; a person needs it once.
+            LogFormat::Console if report.result.is_ok() => println!("{}", report.to_text()),
+            LogFormat::Console => {}
+        }
+        return match report.result {
+            Ok(_) => Ok(()),
+            Err(e) => Err(anyhow::anyhow!("{e}")),
+        };
+    }
     let mut instance = component.instantiate(policy)?;
     instance.configure(&metadata, &config)?;
     instance.validate()?;
-
-    if let Some(action) = action {
-        let outcome = provision::execute(&mut instance, &action)
-            .with_context(|| host.provisioning.action_flags())?;
-        tracing::debug!(requests = instance.requests_sent(), "{outcome}");
-        match log_format {
-            LogFormat::Json => println!("{}", serde_json::to_string(&outcome)?),
-            LogFormat::Console => println!("{outcome}"),
-        }
-        return Ok(());
-    }
 
     if host.modes.skip_full_sync {
         tracing::info!("the configuration is valid; --skip-full-sync is set, so no sync was run");
@@ -324,6 +343,50 @@ fn run(args: Vec<OsString>) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// What a one-shot provisioning run needs.
+struct OneShot<'a> {
+    component: &'a ConnectorComponent,
+    metadata: &'a ConnectorMetadata,
+    config: &'a [ConfigValue],
+    file: &'a std::path::Path,
+    /// The action flags given, to name them when the connector refuses.
+    flags: String,
+}
+
+impl OneShot<'_> {
+    /// Resolves, validates and runs one provisioning request. Ids and
+    /// profiles are checked before anything is sent upstream; a refusal at
+    /// any step is the report's error, so a dry run refuses exactly as the
+    /// real run would.
+    fn provision(
+        &self,
+        request: &provision::ProvisionRequest,
+        policy: RunPolicy,
+    ) -> ProvisionReport {
+        let mut report = ProvisionReport {
+            operation: request.operation(),
+            dry_run: policy.dry_run,
+            result: Err(String::new()),
+            writes: Vec::new(),
+            requests: 0,
+        };
+        let mut instance = None;
+        let result = (|| -> anyhow::Result<provision::ProvisionOutcome> {
+            let action = provision::prepare(self.metadata, request, self.file)?;
+            let instance = instance.insert(self.component.instantiate(policy)?);
+            instance.configure(self.metadata, self.config)?;
+            instance.validate()?;
+            Ok(provision::execute(instance, &action).with_context(|| self.flags.clone())?)
+        })();
+        if let Some(instance) = &instance {
+            report.writes = instance.writes();
+            report.requests = instance.requests_sent();
+        }
+        report.result = result.map_err(|e| logging::cause_chain(e.as_ref()));
+        report
+    }
+}
+
 /// Prints protojson the way Baton's connectors do: two-space indented.
 fn print_json(value: &serde_json::Value) -> anyhow::Result<()> {
     println!("{}", serde_json::to_string_pretty(value)?);
@@ -342,11 +405,11 @@ fn flag_name(sources: &FlagSources<'_>, cmd: &Command, long: &str) -> String {
 /// with the flag named: the sync would otherwise fail only at its end.
 fn check_paths(
     host: &HostArgs,
-    provisioning: bool,
+    resolves_ids: bool,
     flag: &dyn Fn(&str) -> String,
 ) -> anyhow::Result<()> {
     let file = &host.file;
-    if provisioning {
+    if resolves_ids {
         if !file.is_file() {
             bail!(
                 "{} {}: no c1z file there; provisioning resolves ids in a synced c1z, so sync into it first",

@@ -16,6 +16,10 @@ pub(crate) struct ProvisioningArgs {
     #[arg(short = 'p', long, env = "BATON_PROVISIONING")]
     provisioning: bool,
 
+    /// Preview the provisioning action: make its reads, send none of its writes, print them
+    #[arg(long, env = "BATON_DRY_RUN")]
+    pub(crate) dry_run: bool,
+
     /// The entitlement to grant to the principal (resolved in --file)
     #[arg(long, group = "action", requires_all = ["grant_principal", "grant_principal_type"], value_name = "ENTITLEMENT_ID")]
     grant_entitlement: Option<String>,
@@ -111,6 +115,12 @@ impl ProvisioningArgs {
                 },
             )
         } else {
+            if self.dry_run {
+                bail!(
+                    "--dry-run previews a provisioning action; add one (--grant-entitlement, \
+                     --revoke-grant, --create-account-email, --delete-resource) and -p"
+                );
+            }
             return Ok(None);
         };
         if !self.provisioning {

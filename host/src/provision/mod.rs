@@ -8,13 +8,13 @@
 mod outcome;
 mod resolve;
 
-pub use outcome::ProvisionOutcome;
+pub use outcome::{ProvisionOutcome, ProvisionReport};
 
 use std::path::Path;
 
 use crate::bindings::types::{
     Capability, ConnectorMetadata, CreateAccountOutcome, EntitlementRef, Grant, ProfileEntry,
-    ResourceId, RevokeOutcome,
+    ResourceId, ResourceTrait, RevokeOutcome,
 };
 use crate::c1z::C1zError;
 use crate::runtime::{ConnectorInstance, RuntimeError};
@@ -87,7 +87,38 @@ pub enum PreparedAction {
     /// Create an account with this profile.
     CreateAccount(Vec<ProfileEntry>),
     /// Delete this resource.
-    Delete(ResourceId),
+    Delete {
+        /// The resource.
+        id: ResourceId,
+        /// The grants it holds in the synced c1z (empty without one).
+        grants: Vec<String>,
+        /// How many of them are group memberships; `None` without a c1z.
+        groups: Option<usize>,
+    },
+}
+
+impl PreparedAction {
+    /// The operation's name in a [`ProvisionReport`].
+    pub fn operation(&self) -> &'static str {
+        match self {
+            PreparedAction::Grant { .. } => "grant",
+            PreparedAction::Revoke(_) => "revoke",
+            PreparedAction::CreateAccount(_) => "create-account",
+            PreparedAction::Delete { .. } => "delete",
+        }
+    }
+}
+
+impl ProvisionRequest {
+    /// The operation's name in a [`ProvisionReport`].
+    pub fn operation(&self) -> &'static str {
+        match self {
+            ProvisionRequest::Grant { .. } => "grant",
+            ProvisionRequest::Revoke { .. } => "revoke",
+            ProvisionRequest::CreateAccount { .. } => "create-account",
+            ProvisionRequest::Delete { .. } => "delete",
+        }
+    }
 }
 
 /// Resolves and checks a request. `c1z` is the synced file that grant and
@@ -139,10 +170,32 @@ pub fn prepare(
                     "resources of type `{resource_type}` (--delete-resource-type) cannot be deleted by this connector"
                 )));
             }
-            Ok(PreparedAction::Delete(ResourceId {
+            let id = ResourceId {
                 resource_type: resource_type.clone(),
                 resource: resource_id.clone(),
-            }))
+            };
+            // The c1z only says what goes with the resource; delete needs none.
+            let (grants, groups) = match SyncedIds::open(c1z) {
+                Ok(store) => {
+                    let group_types: Vec<&str> = metadata
+                        .resource_types
+                        .iter()
+                        .filter(|t| t.traits.contains(&ResourceTrait::Group))
+                        .map(|t| t.id.as_str())
+                        .collect();
+                    let held = store.grants_of(&id)?;
+                    let groups = held
+                        .iter()
+                        .filter(|(rtype, _)| group_types.contains(&rtype.as_str()))
+                        .count();
+                    (
+                        held.into_iter().map(|(_, grant_id)| grant_id).collect(),
+                        Some(groups),
+                    )
+                }
+                Err(_) => (Vec::new(), None),
+            };
+            Ok(PreparedAction::Delete { id, grants, groups })
         }
     }
 }
@@ -164,7 +217,12 @@ pub fn execute(
             let outcome = instance.grant_entitlement(principal, entitlement)?;
             if outcome.changed {
                 let replaced = outcome.replaced.iter().map(encode::grant_id).collect();
-                ProvisionOutcome::Granted { grant_id, replaced }
+                ProvisionOutcome::Granted {
+                    grant_id,
+                    entitlement_id: encode::entitlement_id(entitlement),
+                    principal: (principal.resource_type.clone(), principal.resource.clone()),
+                    replaced,
+                }
             } else {
                 ProvisionOutcome::AlreadyGranted { grant_id }
             }
@@ -172,7 +230,18 @@ pub fn execute(
         PreparedAction::Revoke(grant) => {
             let grant_id = encode::grant_id(grant);
             match instance.revoke_grant(grant)? {
-                RevokeOutcome::Revoked => ProvisionOutcome::Revoked { grant_id },
+                RevokeOutcome::Revoked(leaves) => ProvisionOutcome::Revoked {
+                    grant_id,
+                    principal: (
+                        grant.principal.resource_type.clone(),
+                        grant.principal.resource.clone(),
+                    ),
+                    leaves: leaves
+                        .iter()
+                        .map(|g| encode::entitlement_id(&g.entitlement))
+                        .collect(),
+                    leaves_grants: leaves.iter().map(encode::grant_id).collect(),
+                },
                 RevokeOutcome::AlreadyRevoked => ProvisionOutcome::AlreadyRevoked { grant_id },
                 RevokeOutcome::Unchanged(reason) => {
                     ProvisionOutcome::NotRevoked { grant_id, reason }
@@ -189,12 +258,14 @@ pub fn execute(
                 resource_id: r.map(|r| r.id.resource),
             },
         },
-        PreparedAction::Delete(id) => {
+        PreparedAction::Delete { id, grants, groups } => {
             let (resource_type, resource_id) = (id.resource_type.clone(), id.resource.clone());
             if instance.delete_resource(id)? {
                 ProvisionOutcome::Deleted {
                     resource_type,
                     resource_id,
+                    grants: grants.clone(),
+                    groups: *groups,
                 }
             } else {
                 ProvisionOutcome::AlreadyDeleted {

@@ -5,7 +5,7 @@ use std::path::Path;
 use crate::bindings::types::{
     ConnectorMetadata, EntitlementRef, Grant, ProfileEntry, ProfileValue, ResourceId,
 };
-use crate::c1z::{proto, C1zError, C1zReader};
+use crate::c1z::{proto, C1zError, C1zReader, GrantFilter};
 
 use super::ProvisionError;
 
@@ -146,6 +146,31 @@ impl SyncedIds {
                 self.path
             ))),
         }
+    }
+
+    /// The grants `principal` holds: the type of the resource each is on, and its id.
+    pub(super) fn grants_of(
+        &self,
+        principal: &ResourceId,
+    ) -> Result<Vec<(String, String)>, ProvisionError> {
+        let filter = GrantFilter {
+            principal_type: Some(principal.resource_type.clone()),
+            principal_id: Some(principal.resource.clone()),
+            ..Default::default()
+        };
+        let mut held = Vec::new();
+        for grant in self.reader.grants(&self.sync_id, &filter) {
+            let grant = grant.map_err(|e| self.err(e))?;
+            let on = grant
+                .entitlement
+                .as_ref()
+                .and_then(|e| e.resource.as_ref())
+                .and_then(|r| r.id.as_ref())
+                .map(|r| r.resource_type.clone())
+                .unwrap_or_default();
+            held.push((on, grant.id));
+        }
+        Ok(held)
     }
 
     pub(super) fn grant(&self, id: &str) -> Result<Grant, ProvisionError> {

@@ -10,7 +10,7 @@
 use std::fmt;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -22,6 +22,7 @@ use super::limits::{Breach, Limit, Time, Tripwire};
 use super::ratelimit::RateLimiter;
 use super::retry::{self, Retries, SendOnce};
 use super::secrets::BoundCredential;
+use super::writes::{self, WriteRecord};
 use super::RunPolicy;
 
 /// A scheme, host and port that requests may go to.
@@ -119,6 +120,10 @@ pub(crate) struct EgressHooks {
     read_only_posts: Vec<String>,
     /// Whether the current call may write; only provisioning calls may.
     writes_allowed: bool,
+    /// Answer writes without sending them ([`RunPolicy::dry_run`]).
+    dry_run: bool,
+    /// The writes sent, or previewed, so far.
+    writes: Arc<Mutex<Vec<WriteRecord>>>,
 }
 
 impl EgressHooks {
@@ -141,6 +146,8 @@ impl EgressHooks {
             credentials: Vec::new(),
             read_only_posts: Vec::new(),
             writes_allowed: false,
+            dry_run: policy.dry_run,
+            writes: Arc::default(),
         }
     }
 
@@ -153,6 +160,14 @@ impl EgressHooks {
     ) {
         self.credentials = credentials;
         self.read_only_posts = read_only_posts;
+    }
+
+    /// The writes sent (or in a dry run previewed) so far, in order.
+    pub(crate) fn writes(&self) -> Vec<WriteRecord> {
+        self.writes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Allows or refuses writes for the call about to start.
@@ -229,6 +244,9 @@ impl WasiHttpHooks for EgressHooks {
         for credential in &self.credentials {
             credential.apply(&uri, request.headers_mut());
         }
+        let write_log =
+            (!self.reads_only(request.method(), uri.path())).then(|| self.writes.clone());
+        let preview = self.dry_run;
         tracing::debug!(method = %request.method(), path = uri.path(), "request");
         // The guest may ask for shorter timeouts, never longer ones: epoch
         // interruption cannot stop a host-side wait, so each request is bounded here.
@@ -256,6 +274,18 @@ impl WasiHttpHooks for EgressHooks {
         let tripwire = self.tripwire.clone();
         Box::new(async move {
             use http_body_util::BodyExt;
+            let request = match write_log {
+                Some(log) => {
+                    let request = writes::record(request, &log).await?;
+                    if preview {
+                        tracing::debug!(method = %request.method(), "previewed a write (dry run)");
+                        let done: IoFuture = Box::new(async { Ok(()) });
+                        return Ok((writes::previewed(), done));
+                    }
+                    request
+                }
+                None => request,
+            };
             let attempts = retry::send(retries, request, attempt.deadline, &attempt, &retried);
             // The guest stops waiting at the call's deadline (`shadow.rs`); the
             // host stops a little later, so that the guest's error is the time

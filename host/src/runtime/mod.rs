@@ -32,6 +32,7 @@ mod shadow;
 mod state;
 #[cfg(test)]
 mod tests;
+mod writes;
 
 pub use cache::ComponentCache;
 pub use egress::{EgressPolicy, Origin};
@@ -40,6 +41,7 @@ pub use limits::Limit;
 pub use policy::RunPolicy;
 pub use ratelimit::RateLimiter;
 pub use secrets::SECRET_PLACEHOLDER;
+pub use writes::{WriteRecord, DRY_RUN_HEADER};
 
 use std::sync::Arc;
 
@@ -363,6 +365,12 @@ impl ConnectorInstance {
                 error: ConnectorError::from_wit(e, &state.redactor),
             }
         })
+    }
+
+    /// The writes provisioning calls sent so far (in a dry run: would have
+    /// sent), in order, with query values redacted.
+    pub fn writes(&self) -> Vec<WriteRecord> {
+        self.store.data().hooks.writes()
     }
 
     /// HTTP requests sent on the wire for the guest so far, retries included.

@@ -92,6 +92,12 @@ pub struct RunPolicy {
     /// placeholder, and bound credentials are sent by the host itself
     /// whatever this says. Turning it on logs a warning per field.
     pub pass_secrets_to_component: bool,
+    /// Previews provisioning: the reads of a provisioning call are sent,
+    /// its writes are not. Each write is recorded
+    /// ([`ConnectorInstance::writes`](super::ConnectorInstance::writes)) and
+    /// answered `204` with `baton-dry-run: previewed`, so the connector
+    /// returns the outcome it would have had. Default off.
+    pub dry_run: bool,
     /// Pages one listing may take: `list-resources` of a resource type, or
     /// `list-entitlements` or `list-grants` of one resource. A listing that
     /// still hands back a next-page token after this many pages is stopped
@@ -126,6 +132,7 @@ impl Default for RunPolicy {
             max_retry_wait: Duration::from_secs(120),
             rate_limit: None,
             pass_secrets_to_component: false,
+            dry_run: false,
             max_pages_per_listing: 100_000,
             max_objects: 50_000_000,
             max_database_bytes: 20 << 30,

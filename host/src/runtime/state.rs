@@ -28,6 +28,8 @@ pub(crate) struct HostState {
     pub(crate) deadlines: Deadlines,
     /// What stopped the current call, recorded where the limit is enforced.
     pub(crate) tripwire: Tripwire,
+    /// [`RunPolicy::dry_run`].
+    dry_run: bool,
 }
 
 impl HostState {
@@ -42,6 +44,7 @@ impl HostState {
             .allow_ip_name_lookup(false)
             .build();
         let tripwire = Tripwire::default();
+        let dry_run = policy.dry_run;
         let deadlines = Deadlines::new(policy.call_timeout, policy.run_timeout);
         HostState {
             wasi,
@@ -57,6 +60,7 @@ impl HostState {
             tripwire,
             redactor: Redactor::default(),
             stderr,
+            dry_run,
         }
     }
 
@@ -93,7 +97,11 @@ impl WasiHttpView for HostState {
 
 impl host::Host for HostState {
     fn log(&mut self, level: LogLevel, message: String) {
-        let message = self.redactor.redact(&message);
+        let mut message = self.redactor.redact(&message);
+        // The connector reports what it did; in a dry run it did not.
+        if self.dry_run {
+            message.insert_str(0, "dry run, not sent: ");
+        }
         match level {
             LogLevel::Trace => tracing::trace!(target: "connector", "{message}"),
             LogLevel::Debug => tracing::debug!(target: "connector", "{message}"),

@@ -636,10 +636,22 @@ fn json_log_format_prints_the_outcome_as_json() {
         String::from_utf8_lossy(&out.stderr)
     );
     let outcome: Value = serde_json::from_slice(&out.stdout).expect("stdout is one JSON object");
+    let grant_id = format!("role:member:assigned:user:{uid}");
     assert_eq!(
         outcome,
-        json!({"outcome": "already_granted", "grant_id": format!("role:member:assigned:user:{uid}")})
+        json!({
+            "operation": "grant",
+            "dry_run": false,
+            "changed": false,
+            "outcome": "already-granted",
+            "grants_added": [],
+            "grants_removed": [],
+            "writes": [],
+            "requests": 2,
+            "message": format!("already granted {grant_id}"),
+        })
     );
 }
 
+mod dry_run;
 mod lost_answer;

@@ -9,6 +9,7 @@ use std::sync::mpsc::{self, Receiver, Sender};
 use baton_host::telemetry::otlp::{
     any_value::Value, status::StatusCode, ExportTraceServiceRequest, Span,
 };
+use notion_scim_test_server::{Fault, Schedule, ScheduledFault};
 use prost::Message;
 
 use super::{server, TOKEN};
@@ -259,9 +260,15 @@ fn a_sync_exports_one_span_per_page_under_a_root_span() {
 #[test]
 fn a_failed_sync_still_exports_its_trace_with_the_error() {
     let server = server(3, 1);
+    // Request 1 validates; the first page of users then fails for good.
+    server.inject(
+        ScheduledFault::new(Fault::Status(400), Schedule::range(2, None))
+            .only_method("GET")
+            .only_path("/Users"),
+    );
     let (port, received) = collector_stub(200);
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("missing-dir").join("x.c1z");
+    let file = dir.path().join("x.c1z");
     let endpoint = format!("http://127.0.0.1:{port}/");
     let out = baton_notion(
         &[
@@ -272,13 +279,17 @@ fn a_failed_sync_still_exports_its_trace_with_the_error() {
         ],
         &[("BATON_OTEL_COLLECTOR_ENDPOINT", &endpoint)],
     );
-    assert!(!out.status.success(), "the c1z cannot be created");
+    assert!(!out.status.success(), "the listing fails");
     let requests: Vec<Received> = received.try_iter().collect();
     let spans = spans(&requests);
     assert_eq!(spans.len(), 1, "only the root span: no page was listed");
     let root = &spans[0];
     assert_eq!(text(root, "baton.outcome"), "error");
-    assert!(text(root, "baton.error").contains("missing-dir"));
+    assert!(
+        text(root, "baton.error").contains("HTTP 400"),
+        "{}",
+        text(root, "baton.error")
+    );
     let status = root.status.clone().unwrap();
     assert_eq!(status.code, StatusCode::Error as i32);
     assert_eq!(int(root, "baton.pages"), 0);

@@ -156,8 +156,13 @@ impl Guest for Hostile {
         Err(fail("not supported"))
     }
 
+    /// In `write` mode: sends DELETE, PATCH and POST to `base-url`, to
+    /// show that a dry run sends none of them whatever the component does.
     fn delete_resource(_: ResourceId) -> Result<bool, ConnectorError> {
-        Err(fail("not supported"))
+        if config("mode") != "write" {
+            return Err(fail("not supported"));
+        }
+        modes::list("write", "").map(|_| true)
     }
 }
 

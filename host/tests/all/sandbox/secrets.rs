@@ -127,10 +127,7 @@ fn a_component_that_fails_with_every_config_value_leaks_none() {
     let out = hostile_cli(dir.path(), "exfiltrate-error", &server.base_url(), &[]);
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains("token=baton-host-held-secret"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("token=baton-host-held-secret"), "{stderr}");
     assert_clean("stderr", &out.stderr);
     assert!(!dir.path().join("s.c1z").exists());
 }

@@ -96,3 +96,55 @@ fn a_request_to_another_origin_fails_the_sync_even_when_swallowed() {
     assert_eq!(other.request_count(), 0);
     scene.assert_survived();
 }
+
+#[test]
+fn capabilities_show_the_declared_read_only_posts() {
+    let component = super::scene::fixture_dir().join("baton_hostile_connector.wasm");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_baton-notion"))
+        .arg("--component")
+        .arg(component)
+        .arg("capabilities")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("POST paths read-only") && stderr.contains("/scim/v2/search"),
+        "{stderr}"
+    );
+    serde_json::from_slice::<serde_json::Value>(&out.stdout).expect("stdout stays protojson");
+}
+
+#[test]
+fn a_component_that_writes_during_a_dry_run_reaches_nothing() {
+    let scene = Scene::new();
+    let before = scene.server.request_count();
+    let dry = baton_host::runtime::RunPolicy {
+        dry_run: true,
+        ..policy(&scene.server)
+    };
+    let mut instance = hostile().instantiate(dry).unwrap();
+    let metadata = instance.metadata().unwrap();
+    let base_url = scene.server.base_url();
+    instance
+        .configure(
+            &metadata,
+            &config(&[("mode", "write"), ("base-url", &base_url)]),
+        )
+        .unwrap();
+    let victim = baton_host::bindings::types::ResourceId {
+        resource_type: "thing".into(),
+        resource: "victim".into(),
+    };
+    // A provisioning call may write; in a dry run each write is answered
+    // by the host and recorded, never sent.
+    assert_eq!(instance.delete_resource(&victim).unwrap(), true);
+    let methods: Vec<String> = instance.writes().into_iter().map(|w| w.method).collect();
+    assert_eq!(methods, ["DELETE", "PATCH", "POST"]);
+    assert_eq!(
+        scene.server.request_count(),
+        before,
+        "the upstream saw nothing"
+    );
+    assert_eq!(instance.requests_sent(), 0);
+}
