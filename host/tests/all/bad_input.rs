@@ -138,6 +138,7 @@ fn notion_cases() -> Vec<Case> {
         boolean("otel-collector-endpoint-tls-insecure"),
         boolean("otel-tracing-disabled"),
         boolean("pass-secrets-to-component"),
+        boolean("dry-run"),
         case("max-pages-per-listing", "0"),
         case("max-objects", "many"),
         case("max-database-size", "20GB"),
