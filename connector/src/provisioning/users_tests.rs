@@ -406,7 +406,9 @@ fn delete_sequences() {
 #[test]
 fn delete_says_what_it_did() {
     let inactive = user_json("u1", Some("member"), false).to_string();
-    let cases: [(&str, Vec<(u16, String)>, LogLevel, &str); 4] = [
+    /// (name, answers, level of the line, text of the line)
+    type Case = (&'static str, Vec<(u16, String)>, LogLevel, &'static str);
+    let cases: [Case; 4] = [
         (
             "absent",
             vec![not_found()],
