@@ -54,6 +54,15 @@ pub enum C1zError {
         /// What is wrong.
         problem: String,
     },
+    /// The existing target cannot be read, so its sync history cannot be kept; the message
+    /// says how to start fresh. The target is left as it was.
+    #[error("{}: {message}", path.display())]
+    History {
+        /// The target c1z.
+        path: PathBuf,
+        /// Why, and what to do.
+        message: String,
+    },
     /// A requested sync does not exist, or there is no sync to show.
     #[error("{0}")]
     Sync(String),

@@ -16,6 +16,7 @@
 mod container;
 mod dangling;
 mod error;
+mod history;
 pub mod ksuid;
 mod listing;
 pub mod proto;
@@ -29,6 +30,7 @@ mod writer;
 pub use container::{MAGIC_V1, MAGIC_V3};
 pub use dangling::Dropped;
 pub use error::C1zError;
+pub use history::History;
 pub use listing::{EntitlementFilter, GrantFilter, Objects, ResourceFilter};
 pub use reader::{C1zReader, SyncRun};
 pub use temp::{claim_exit, remove_temp_files_before_exit};

@@ -13,6 +13,7 @@
 
 use super::container::write_c1z;
 use super::dangling::{self, Dropped};
+use super::history::{self, History, Previous};
 use super::ksuid::Ksuid;
 use super::proto::{self, Entitlement, Grant, Resource, ResourceId, ResourceType};
 use super::schema;
@@ -62,6 +63,13 @@ pub struct SyncSummary {
     pub finalize_time: Duration,
     /// Time `finish` spent compressing the database into the c1z with zstd and fsyncing it.
     pub compress_time: Duration,
+    /// Earlier syncs of the target kept in the new file beside this one, oldest first.
+    pub kept_syncs: Vec<String>,
+    /// Sync runs of the previous file not kept: finished full syncs beyond the keep
+    /// count, and unfinished or partial ones.
+    pub dropped_syncs: usize,
+    /// Time `finish` spent copying the kept syncs from the previous file.
+    pub history_time: Duration,
 }
 
 /// Writes one full sync into a new c1z that replaces `target` only on [`finish`](Self::finish).
@@ -88,6 +96,9 @@ pub struct C1zWriter {
     keep_dangling: bool,
     /// Set by [`limit_size`](Self::limit_size).
     size_limit: Option<SizeLimit>,
+    /// The previous file whose syncs are kept ([`create_with_history`](Self::create_with_history)).
+    /// After `conn` and `db_path` in drop order: it is attached to the connection.
+    previous: Option<Previous>,
 }
 
 /// A bound on the database's size, as SQLite enforces it, and what is needed to tell it
@@ -152,8 +163,20 @@ impl SizeLimit {
 
 impl C1zWriter {
     /// Starts a new full sync that will replace `target` on `finish`; creates the temp
-    /// database in `target`'s folder and records the sync run.
+    /// database in `target`'s folder and records the sync run. The new file holds this
+    /// sync only.
     pub fn create(target: &Path) -> Result<C1zWriter, C1zError> {
+        let fresh = History {
+            keep: Some(1),
+            fresh: true,
+        };
+        C1zWriter::create_with_history(target, &fresh)
+    }
+
+    /// Like [`create`](Self::create), but the new file also keeps the finished full syncs
+    /// of an existing `target`, up to `history`'s keep count. A target that cannot be read
+    /// is refused ([`C1zError::History`]) unless `history.fresh`, and left as it was.
+    pub fn create_with_history(target: &Path, history: &History) -> Result<C1zWriter, C1zError> {
         let dir = match target.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
@@ -173,6 +196,8 @@ impl C1zWriter {
              PRAGMA locking_mode = EXCLUSIVE;
              PRAGMA cache_size = -8192;", // 8 MiB: 16, 32 and 64 MiB were no faster and only raised peak RSS
         )?;
+        // Before BEGIN: SQLite attaches the previous database only outside a transaction.
+        let previous = history::open_previous(&conn, target, &dir, &name, history)?;
         conn.execute_batch("BEGIN")?;
         conn.execute_batch(schema::TABLES)?;
         let sync_id = Ksuid::generate().map_err(C1zError::Random)?.to_string();
@@ -197,6 +222,7 @@ impl C1zWriter {
             importing: false,
             keep_dangling: false,
             size_limit: None,
+            previous,
         })
     }
 
@@ -443,6 +469,7 @@ impl C1zWriter {
             importing: _,
             keep_dangling,
             mut size_limit,
+            previous,
         } = self;
         let finalizing = Instant::now();
         let ended_at = UnixTime::now().to_db_text();
@@ -461,9 +488,30 @@ impl C1zWriter {
         let checking = Instant::now();
         let settled = dangling::settle(&conn, &sync_id, keep_dangling)?;
         let check_time = checking.elapsed();
+        // After the check, which looks at one sync only; the size limit bounds what this
+        // sync produced, not the history kept beside it.
+        let copying = Instant::now();
+        let (kept_syncs, dropped_syncs) = match &previous {
+            Some(p) => {
+                tracing::info!(
+                    kept = p.kept.len(),
+                    dropped = p.dropped,
+                    "copying earlier syncs into the new c1z"
+                );
+                conn.query_row("PRAGMA max_page_count = 2147483646", [], |_| Ok(()))?;
+                history::carry_over(&conn, p, &sync_id)?;
+                (p.kept.clone(), p.dropped)
+            }
+            None => (Vec::new(), 0),
+        };
+        let history_time = copying.elapsed();
         let committing = Instant::now();
         conn.execute_batch("COMMIT")?;
+        if previous.is_some() {
+            conn.execute_batch("DETACH DATABASE prev")?;
+        }
         conn.close().map_err(|(_, e)| e)?;
+        drop(previous);
         let finalize_time = indexed + committing.elapsed();
         let dropped = settled.dropped;
         counts.resources = counts.resources.saturating_sub(dropped.resources);
@@ -512,6 +560,9 @@ impl C1zWriter {
             check_time,
             finalize_time,
             compress_time,
+            kept_syncs,
+            dropped_syncs,
+            history_time,
         })
     }
 }

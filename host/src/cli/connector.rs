@@ -23,6 +23,7 @@ use super::schema;
 use super::size;
 use crate::bindings::types::{ConfigValue, ConnectorMetadata};
 use crate::bindings::CONTRACT_VERSION;
+use crate::c1z::History;
 use crate::provision::{self, ProvisionReport};
 use crate::runtime::{
     ComponentCache, ConnectorComponent, EgressPolicy, Origin, RateLimiter, RunPolicy, Runtime,
@@ -132,6 +133,22 @@ pub(crate) struct HostArgs {
           default_value_t = RunPolicy::default().run_timeout.as_secs(),
           value_parser = clap::value_parser!(u64).range(1..))]
     run_timeout_seconds: u64,
+
+    /// Finished full syncs the c1z keeps, the new one included; older ones are dropped
+    /// once the new sync succeeds
+    #[arg(long, env = "BATON_KEEP_SYNC_COUNT", value_name = "COUNT",
+          default_value_t = History::DEFAULT_KEEP as u64,
+          value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    keep_sync_count: u64,
+
+    /// Keep every earlier sync in the c1z (overrides --keep-sync-count)
+    #[arg(long, env = "BATON_SKIP_CLEANUP")]
+    skip_cleanup: bool,
+
+    /// Start a new history: replace the c1z with this sync alone, even one that cannot
+    /// be read
+    #[arg(long, env = "BATON_FRESH_HISTORY")]
+    fresh_history: bool,
 
     #[command(flatten)]
     provisioning: ProvisioningArgs,
@@ -298,7 +315,11 @@ fn run(args: Vec<OsString>) -> anyhow::Result<()> {
             p.observe(event);
         }
     };
-    let mut sync = match SyncRun::new(&mut instance, &metadata, &host.file) {
+    let history = History {
+        keep: (!host.skip_cleanup).then_some(host.keep_sync_count as usize),
+        fresh: host.fresh_history,
+    };
+    let mut sync = match SyncRun::with_history(&mut instance, &metadata, &host.file, &history) {
         Ok(sync) => sync.with_observer(&mut observe),
         Err(e) => {
             trace.end(Err(&e));

@@ -24,7 +24,7 @@ use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::time::{Duration, Instant};
 
 use crate::bindings::types::{ConnectorMetadata, Page, ResourceId};
-use crate::c1z::{proto, C1zError, C1zWriter, Dropped, SyncSummary};
+use crate::c1z::{proto, C1zError, C1zWriter, Dropped, History, SyncSummary};
 use crate::runtime::{ConnectorInstance, Limit, RunPolicy, RuntimeError};
 use external::ExternalResources;
 use page_writer::{Done, Job, PageWriter, QueuedPage, WrittenPage, QUEUE_PAGES};
@@ -137,6 +137,9 @@ pub struct TypeStats {
     pub grants: u64,
     /// Items the connector returned more than once (kept once).
     pub duplicates: u64,
+    /// Resources of this type the connector last said the listing holds
+    /// (`page.total-estimate`); for progress only, it may change or lie.
+    pub total_estimate: Option<u64>,
 }
 
 /// What a finished sync reports.
@@ -161,13 +164,26 @@ pub struct SyncRun<'a> {
 }
 
 impl<'a> SyncRun<'a> {
-    /// Prepares a sync of a configured instance into `target`.
+    /// Prepares a sync of a configured instance into `target`, keeping the target's
+    /// history as Baton does by default ([`History::default`]: the newest earlier finished
+    /// full sync stays beside the new one).
     pub fn new(
         instance: &'a mut ConnectorInstance,
         metadata: &'a ConnectorMetadata,
         target: &Path,
     ) -> Result<SyncRun<'a>, SyncError> {
-        let mut writer = C1zWriter::create(target)?;
+        SyncRun::with_history(instance, metadata, target, &History::default())
+    }
+
+    /// Prepares a sync into `target` that keeps the target's earlier syncs as `history`
+    /// says. A target that cannot be read is refused here, before any request is sent.
+    pub fn with_history(
+        instance: &'a mut ConnectorInstance,
+        metadata: &'a ConnectorMetadata,
+        target: &Path,
+        history: &History,
+    ) -> Result<SyncRun<'a>, SyncError> {
+        let mut writer = C1zWriter::create_with_history(target, history)?;
         writer.limit_size(instance.policy().max_database_bytes)?;
         let resource_types = metadata
             .resource_types
@@ -523,6 +539,9 @@ impl Engine<'_, '_> {
         stats.entitlements += page.counts.entitlements;
         stats.grants += page.counts.grants;
         stats.duplicates += page.counts.duplicates;
+        if page.listing == Listing::Resources && page.total_estimate.is_some() {
+            stats.total_estimate = page.total_estimate;
+        }
         if let Some(observer) = self.observer.as_mut() {
             let totals = self
                 .per_type

@@ -143,6 +143,10 @@ fn notion_cases() -> Vec<Case> {
         case("max-objects", "many"),
         case("max-database-size", "20GB"),
         case("max-database-size", "1KiB"),
+        case("keep-sync-count", "0"),
+        case("keep-sync-count", "two"),
+        boolean("skip-cleanup"),
+        boolean("fresh-history"),
         case("scim-token", ""),
         case("base-url", "ftp://example.com"),
     ]
