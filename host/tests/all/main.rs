@@ -8,6 +8,7 @@ mod cli;
 mod cli_flags;
 mod embedding;
 mod external;
+mod history;
 mod interrupt;
 mod provision;
 mod reader;
