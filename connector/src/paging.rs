@@ -200,6 +200,8 @@ pub struct Fetched<T> {
     pub items: Vec<T>,
     /// `None` when the listing is complete.
     pub next_page_token: Option<String>,
+    /// The listing's size as the server last stated it (`totalResults`).
+    pub total: Option<u64>,
 }
 
 impl Listings {
@@ -284,7 +286,11 @@ impl Listings {
                     ));
                 }
             }
-            return Ok(self.done(type_id, noun, items, notes));
+            let total = page.total_results.or(cursor.total);
+            return Ok(Fetched {
+                total,
+                ..self.done(type_id, noun, items, notes)
+            });
         }
         // `Some(warning)` ends the listing; the warning is `None` for rule 2,
         // the normal end.
@@ -309,7 +315,10 @@ impl Listings {
             if let Some(warning) = warning {
                 notes.warn(warning);
             }
-            return Ok(self.done(type_id, noun, items, notes));
+            return Ok(Fetched {
+                total: next.total,
+                ..self.done(type_id, noun, items, notes)
+            });
         }
         if len < u64::from(page_size) {
             notes.debug(format!(
@@ -324,6 +333,7 @@ impl Listings {
         Ok(Fetched {
             items,
             next_page_token: Some(self.issue(type_id, &next)),
+            total: next.total,
         })
     }
 
@@ -356,6 +366,7 @@ impl Listings {
             item.add_to(&mut page);
         }
         page.next_page_token = fetched.next_page_token;
+        page.total_estimate = fetched.total;
         Ok(page)
     }
 
@@ -416,6 +427,7 @@ impl Listings {
         Fetched {
             items,
             next_page_token: None,
+            total: None,
         }
     }
 }
@@ -446,6 +458,7 @@ pub fn empty_page() -> Page {
         entitlements: Vec::new(),
         grants: Vec::new(),
         next_page_token: None,
+        total_estimate: None,
     }
 }
 

@@ -308,7 +308,7 @@ fn run(args: Vec<OsString>) -> anyhow::Result<()> {
     // --otel-collector-endpoint: the trace is exported after the sync, whatever its outcome.
     // SyncRun has one observer slot; other page consumers go in this closure too.
     let mut trace = host.otel.start(&metadata, &config, &host.file);
-    let mut progress = SyncProgress::on_terminal();
+    let mut progress = SyncProgress::on_terminal(Some(host.rate_limit));
     let mut observe = |event: &PageEvent<'_>| {
         trace.observe(event);
         if let Some(p) = progress.as_mut() {
@@ -397,7 +397,7 @@ impl OneShot<'_> {
             let instance = instance.insert(self.component.instantiate(policy)?);
             instance.configure(self.metadata, self.config)?;
             instance.validate()?;
-            Ok(provision::execute(instance, &action).with_context(|| self.flags.clone())?)
+            provision::execute(instance, &action).with_context(|| self.flags.clone())
         })();
         if let Some(instance) = &instance {
             report.writes = instance.writes();

@@ -1,7 +1,10 @@
 //! Log setup shared by the CLIs: console on a terminal, JSON otherwise.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+
+use indicatif::MultiProgress;
 
 use anyhow::{bail, Context};
 use tracing_subscriber::EnvFilter;
@@ -16,6 +19,36 @@ pub enum LogFormat {
 }
 
 static INITIALISED: AtomicBool = AtomicBool::new(false);
+
+/// The progress bars on screen, if any: log lines are written above them.
+static BARS: Mutex<Option<MultiProgress>> = Mutex::new(None);
+
+/// Routes log lines above `bars` while they are drawn (`None`: straight to stderr).
+pub fn draw_above(bars: Option<MultiProgress>) {
+    *BARS.lock().unwrap_or_else(|e| e.into_inner()) = bars;
+}
+
+/// stderr, but a line written while bars are drawn is printed above them,
+/// so that no copy of a bar is left behind between log lines.
+struct Stderr;
+
+impl Write for Stderr {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.write_all(buf).map(|()| buf.len())
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        let bars = BARS.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        match bars {
+            Some(bars) => bars.suspend(|| std::io::stderr().write_all(buf)),
+            None => std::io::stderr().write_all(buf),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
+}
 
 /// The values `--log-level` accepts, in any case: Baton's levels.
 pub const LOG_LEVELS: [&str; 4] = ["debug", "info", "warn", "error"];
@@ -44,7 +77,7 @@ pub fn init(level: &str, format: Option<LogFormat>) -> anyhow::Result<LogFormat>
     });
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(|| Stderr);
     let result = match format {
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
         LogFormat::Console => builder

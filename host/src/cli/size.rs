@@ -48,7 +48,7 @@ impl fmt::Display for ByteSize {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match UNITS
             .iter()
-            .find(|(_, scale)| self.0 != 0 && self.0 % scale == 0)
+            .find(|(_, scale)| self.0 != 0 && self.0.is_multiple_of(*scale))
         {
             Some((name, scale)) => write!(f, "{}{name}", self.0 / scale),
             None => write!(f, "{}", self.0),

@@ -267,7 +267,7 @@ impl ProvisionReport {
             "writes": self.writes,
             "requests": self.requests,
         });
-        if let Some(o) = self.result.as_ref().ok() {
+        if let Ok(o) = &self.result {
             line["message"] = json!(o.sentence(self.dry_run));
         } else {
             line["error"] = error;

@@ -51,6 +51,8 @@ pub(super) struct WrittenPage {
     pub called_at: Instant,
     pub call: Duration,
     pub write: Duration,
+    /// The page's `total-estimate`.
+    pub total_estimate: Option<u64>,
 }
 
 /// Objects of one page that were stored, and repeats that were not.
@@ -89,6 +91,7 @@ impl PageWriter {
                         called_at: queued.called_at,
                         call: queued.call,
                         write: started.elapsed(),
+                        total_estimate: queued.page.total_estimate,
                     })
                 }
                 Job::TypeListed(resource_type) => Done::Type(resource_type),

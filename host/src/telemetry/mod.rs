@@ -154,6 +154,7 @@ impl TraceRecorder {
                     entitlements: c.entitlements,
                     grants: c.grants,
                     duplicates: c.duplicates,
+                    total_estimate: None,
                 };
                 End::Ok {
                     sync_id: &report.summary.sync_id,

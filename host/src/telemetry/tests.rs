@@ -27,6 +27,7 @@ fn stats(pages: u64, resources: u64) -> TypeStats {
         entitlements: 2 * resources,
         grants: 1,
         duplicates: 0,
+        total_estimate: None,
     }
 }
 

@@ -182,6 +182,7 @@ pub fn page(resources: Vec<ResourceRecord>, next_page_token: Option<String>) -> 
         entitlements: Vec::new(),
         grants: Vec::new(),
         next_page_token,
+        total_estimate: None,
     }
 }
 
@@ -221,6 +222,7 @@ fn dangling() -> Page {
             grant(on("nowhere", "member"), "a"),
         ],
         next_page_token: None,
+        total_estimate: None,
     }
 }
 

@@ -6,9 +6,12 @@ use serde_json::Value;
 
 use super::{Workspace, ROLE_EXT};
 
-/// Runs an action with `--log-format json`; its JSON line and the requests
-/// it made that were not GETs.
-fn json_run(ws: &Workspace, args: &[&str]) -> (Value, bool, Vec<(String, String, Option<Value>)>) {
+/// A write as (method, path, body).
+type Write = (String, String, Option<Value>);
+
+/// Runs an action with `--log-format json`; its JSON line, whether it
+/// succeeded, and the requests it made that were not GETs.
+fn json_run(ws: &Workspace, args: &[&str]) -> (Value, bool, Vec<Write>) {
     let (out, requests) = ws.run(&[&["-p", "--log-format", "json"], args].concat());
     let line: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
         panic!(
@@ -29,7 +32,7 @@ fn json_run(ws: &Workspace, args: &[&str]) -> (Value, bool, Vec<(String, String,
 }
 
 /// The `writes` of a JSON line as (method, path, body).
-fn listed(line: &Value) -> Vec<(String, String, Option<Value>)> {
+fn listed(line: &Value) -> Vec<Write> {
     line["writes"]
         .as_array()
         .unwrap()

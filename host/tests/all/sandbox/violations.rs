@@ -138,7 +138,7 @@ fn a_component_that_writes_during_a_dry_run_reaches_nothing() {
     };
     // A provisioning call may write; in a dry run each write is answered
     // by the host and recorded, never sent.
-    assert_eq!(instance.delete_resource(&victim).unwrap(), true);
+    assert!(instance.delete_resource(&victim).unwrap());
     let methods: Vec<String> = instance.writes().into_iter().map(|w| w.method).collect();
     assert_eq!(methods, ["DELETE", "PATCH", "POST"]);
     assert_eq!(
