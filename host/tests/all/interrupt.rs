@@ -4,7 +4,9 @@
 //!
 //! Kill points, in the order a sync reaches them: while a list page is being
 //! fetched; while the temp database is finished (dangling-reference check,
-//! lookup indexes, commit); while it is compressed into the `.c1z.tmp` file;
+//! lookup indexes, commit); while the earlier syncs kept in the file are
+//! copied from the decompressed previous file (which is also the cleanup: the
+//! syncs beyond the keep count are the ones not copied); while it is compressed into the `.c1z.tmp` file;
 //! just after the rename over the target; and a sweep of delays across the
 //! compression and the rename. The later points are found from outside, with
 //! no hook in the host: the sync's JSON log says when the last resource type
@@ -137,7 +139,17 @@ fn left_at(target: &Path, previous: &Previous) -> Left {
         previous.stats,
         "a changed target holds the whole sync"
     );
-    assert_eq!(reader.syncs().unwrap().len(), 1, "and only that sync");
+    // With the default keep count of 2, the previous newest sync is kept beside it.
+    let ids: Vec<String> = reader
+        .syncs()
+        .unwrap()
+        .into_iter()
+        .map(|s| s.sync_id)
+        .collect();
+    assert!(
+        ids.len() == 2 && ids.contains(&previous.sync_id),
+        "the new sync and the previous one: {ids:?}"
+    );
     Left::New
 }
 
@@ -275,9 +287,12 @@ fn signal_at(run: &mut Run, sig: Sig, mut at: impl FnMut(&Run) -> Poll) -> Resul
 #[derive(Clone, Copy, Debug)]
 enum Point {
     /// This long after `finish` started (the last resource type is logged),
-    /// while the temp db is still the only temp file: dangling check, lookup
-    /// indexes, commit.
+    /// while the temp db (and the decompressed previous file) are the only temp
+    /// files: dangling check, lookup indexes, commit.
     FinishingDb(Duration),
+    /// This long after the copy of the earlier syncs from the previous file
+    /// started (it is logged), which also drops those beyond the keep count.
+    CopyingHistory(Duration),
     /// This long after the `.c1z.tmp` file appeared, before the rename.
     Compressing(Duration),
     /// The `.c1z.tmp` file has its full size (compression is done; the fsync
@@ -293,7 +308,9 @@ impl Point {
     /// on its own thread), and then the message must say so.
     fn expected(self) -> Option<Left> {
         match self {
-            Point::FinishingDb(_) | Point::Compressing(_) => Some(Left::Previous),
+            Point::FinishingDb(_) | Point::CopyingHistory(_) | Point::Compressing(_) => {
+                Some(Left::Previous)
+            }
             Point::BeforeRename => None,
             Point::JustRenamed => Some(Left::New),
         }
@@ -303,6 +320,7 @@ impl Point {
     fn earlier(self) -> Point {
         match self {
             Point::FinishingDb(d) => Point::FinishingDb(d / 2),
+            Point::CopyingHistory(d) => Point::CopyingHistory(d / 2),
             Point::Compressing(d) => Point::Compressing(d / 2),
             p @ (Point::BeforeRename | Point::JustRenamed) => p,
         }
@@ -348,6 +366,15 @@ fn kill_at(
                         return Poll::Missed(format!("temp files {temps:?}"));
                     }
                     (run.logged("synced resource type", Some(last_type)), delay)
+                }
+                Point::CopyingHistory(delay) => {
+                    if c1z_tmp || replaced {
+                        return Poll::Missed(format!("temp files {temps:?}"));
+                    }
+                    (
+                        run.logged("copying earlier syncs into the new c1z", None),
+                        delay,
+                    )
                 }
                 Point::Compressing(delay) => {
                     if replaced {
@@ -462,6 +489,8 @@ struct Setup {
     mid_db: Duration,
     /// From the creation of the `.c1z.tmp` file to the middle of compression.
     mid_compression: Duration,
+    /// From the start of the copy of the earlier syncs to its middle.
+    mid_history: Duration,
 }
 
 fn setup(server: &TestServer) -> Setup {
@@ -469,8 +498,12 @@ fn setup(server: &TestServer) -> Setup {
     // keeps the window before the rename long enough to hit.
     let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
     let target = dir.path().join("sync.c1z");
+    sync_into(server, &target).unwrap();
+    // A second sync, so the target holds a history like the children's, and its copy of
+    // the first sync is timed.
     let report = sync_into(server, &target).unwrap();
     let s = &report.summary;
+    assert_eq!(s.kept_syncs.len(), 1, "the first sync is kept");
     eprintln!(
         "in-process sync of {} resources: dangling check {} ms, indexes and commit {} ms, \
          compression {} ms",
@@ -485,6 +518,7 @@ fn setup(server: &TestServer) -> Setup {
         last_type: report.per_type.last().unwrap().0.clone(),
         mid_db: s.check_time + s.finalize_time / 3,
         mid_compression: s.compress_time / 2,
+        mid_history: s.history_time / 2,
     }
 }
 
@@ -496,13 +530,33 @@ fn killed_while_the_temp_db_is_finished() {
         let point = Point::FinishingDb(s.mid_db);
         let (pid, _) = kill_at(&server, &s.target, &s.last_type, point, sig);
         if let Sig::Kill = sig {
-            next_run_cleans_up(&server, &s.target, pid, |left| {
-                assert!(
-                    left.len() == 1 && left[0].ends_with(".db.tmp"),
-                    "the temp db only: {left:?}"
-                )
-            });
+            next_run_cleans_up(&server, &s.target, pid, assert_db_and_previous_temps);
         }
+    }
+}
+
+/// A SIGKILL before the copy of the earlier syncs ends leaves the temp db and the
+/// decompressed previous file.
+fn assert_db_and_previous_temps(left: &[String]) {
+    assert!(
+        left.len() == 2
+            && left.iter().any(|n| n.ends_with(".prev.db.tmp"))
+            && left.iter().all(|n| n.ends_with(".db.tmp")),
+        "the temp db and the previous one: {left:?}"
+    )
+}
+
+#[test]
+fn killed_while_earlier_syncs_are_copied() {
+    let server = mid_size_server();
+    let s = setup(&server);
+    for sig in Sig::ALL {
+        let point = Point::CopyingHistory(s.mid_history);
+        let (pid, _) = kill_at(&server, &s.target, &s.last_type, point, sig);
+        if let Sig::Kill = sig {
+            next_run_cleans_up(&server, &s.target, pid, assert_db_and_previous_temps);
+        }
+        c1z_check(&s.target, false);
     }
 }
 
@@ -739,10 +793,6 @@ fn after_sigkill_the_next_run_removes_the_leftovers() {
     );
 
     server.clear_faults();
-    next_run_cleans_up(&server, &target, pid, |left| {
-        assert!(
-            left.len() == 1 && left[0].ends_with(".db.tmp"),
-            "the temp db only: {left:?}"
-        )
-    });
+    // While listing, the decompressed previous file waits for `finish` beside the temp db.
+    next_run_cleans_up(&server, &target, pid, assert_db_and_previous_temps);
 }
