@@ -22,6 +22,7 @@ mod cache;
 mod deadline;
 mod egress;
 mod error;
+mod guest_stderr;
 mod limits;
 mod policy;
 mod ratelimit;

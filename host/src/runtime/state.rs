@@ -1,19 +1,20 @@
 //! The per-store state: WASI contexts, the egress hooks, the limits and the host logger.
 
 use wasmtime::component::ResourceTable;
-use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use super::deadline::Deadlines;
 use super::egress::EgressHooks;
+use super::guest_stderr::TailPipe;
 use super::limits::{GuestLimiter, Tripwire};
 use super::RunPolicy;
 use crate::bindings::baton::connector::host;
 use crate::bindings::types::LogLevel;
 use crate::redact::Redactor;
 
-/// Bytes of guest stderr kept for error reports (panic messages land there).
+/// Bytes of guest stderr kept for error reports (panic messages land there,
+/// last); older output is dropped, never refused.
 const STDERR_CAPTURE: usize = 16 * 1024;
 
 /// Everything one store owns.
@@ -23,7 +24,7 @@ pub(crate) struct HostState {
     table: ResourceTable,
     pub(crate) hooks: EgressHooks,
     pub(crate) redactor: Redactor,
-    pub(crate) stderr: MemoryOutputPipe,
+    pub(crate) stderr: TailPipe,
     pub(crate) limiter: GuestLimiter,
     pub(crate) deadlines: Deadlines,
     /// What stopped the current call, recorded where the limit is enforced.
@@ -34,7 +35,7 @@ pub(crate) struct HostState {
 
 impl HostState {
     pub(crate) fn new(policy: RunPolicy) -> HostState {
-        let stderr = MemoryOutputPipe::new(STDERR_CAPTURE);
+        let stderr = TailPipe::new(STDERR_CAPTURE);
         // No preopens, no environment, no arguments, no sockets: the guest's
         // only way out is wasi:http through the egress hooks.
         let wasi = WasiCtx::builder()

@@ -152,3 +152,41 @@ fn the_cli_prints_a_crash_on_one_line_and_the_backtrace_only_at_debug_level() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_component_that_floods_its_stderr_keeps_working_and_its_panic_is_named() {
+    use super::scene::{config, hostile, policy, Scene};
+    let scene = Scene::new();
+    let base_url = scene.server.base_url();
+    // Time enough for a debug build to print 4,096 lines.
+    let policy = || baton_host::runtime::RunPolicy {
+        call_timeout: std::time::Duration::from_secs(30),
+        ..policy(&scene.server)
+    };
+    let mut instance = hostile().instantiate(policy()).unwrap();
+    let metadata = instance.metadata().unwrap();
+    instance
+        .configure(
+            &metadata,
+            &config(&[("mode", "chatty"), ("base-url", &base_url)]),
+        )
+        .unwrap();
+    let page = instance
+        .list_resources("thing", None, "")
+        .expect("256 KiB of stderr is no crash");
+    assert_eq!(page.resources.len(), 1);
+
+    let mut instance = hostile().instantiate(policy()).unwrap();
+    instance
+        .configure(
+            &metadata,
+            &config(&[("mode", "chatty-panic"), ("base-url", &base_url)]),
+        )
+        .unwrap();
+    let err = instance.list_resources("thing", None, "").unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("chatty connector gave up after the noise"),
+        "{err}"
+    );
+}
