@@ -107,7 +107,15 @@ fn the_cli_names_the_limit_and_its_flag_in_one_line() {
     let out = hostile_cli(
         "endless-tokens",
         &file,
-        &["--max-pages-per-listing", "1000", "--log-format", "console"],
+        // The placeholder is no c1z: --fresh-history lets the sync start (and stop at the
+        // limit) instead of refusing to replace a file whose history it cannot keep.
+        &[
+            "--max-pages-per-listing",
+            "1000",
+            "--log-format",
+            "console",
+            "--fresh-history",
+        ],
     );
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
