@@ -63,6 +63,9 @@ fn logged<R>(f: impl FnOnce(&mut Notes) -> R) -> R {
     for (level, line) in notes.drain() {
         baton::connector::host::log(level, &line);
     }
+    for r in notes.drain_repeated() {
+        baton::connector::host::warn_repeated(r.kind, &r.detail, &r.subject, &r.message);
+    }
     result
 }
 

@@ -11,6 +11,21 @@ use crate::baton::connector::types::LogLevel;
 #[derive(Debug, Default)]
 pub struct Notes {
     lines: Vec<(LogLevel, String)>,
+    repeated: Vec<Repeated>,
+}
+
+/// One occurrence of a warning that may repeat for many objects; the host
+/// counts them (`host.warn-repeated`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Repeated {
+    /// What the warning is, the same for every occurrence.
+    pub kind: &'static str,
+    /// The variant counted apart.
+    pub detail: String,
+    /// The object it is about.
+    pub subject: String,
+    /// The whole line.
+    pub message: String,
 }
 
 impl Notes {
@@ -34,6 +49,27 @@ impl Notes {
         self.lines.push((LogLevel::Warn, message.into()));
     }
 
+    /// Records a warning that may repeat for many objects of a sync.
+    pub fn warn_repeated(
+        &mut self,
+        kind: &'static str,
+        detail: impl Into<String>,
+        subject: impl Into<String>,
+        message: impl Into<String>,
+    ) {
+        self.repeated.push(Repeated {
+            kind,
+            detail: detail.into(),
+            subject: subject.into(),
+            message: message.into(),
+        });
+    }
+
+    /// Removes and returns every recorded repeated warning, oldest first.
+    pub fn drain_repeated(&mut self) -> Vec<Repeated> {
+        std::mem::take(&mut self.repeated)
+    }
+
     /// Removes and returns every recorded line, oldest first.
     pub fn drain(&mut self) -> Vec<(LogLevel, String)> {
         std::mem::take(&mut self.lines)
@@ -45,11 +81,13 @@ impl Notes {
         &self.lines
     }
 
-    /// True when some recorded line at `level` contains `needle`.
+    /// True when some recorded line at `level` contains `needle`; a
+    /// repeated warning counts as a warning.
     #[cfg(test)]
     pub fn has(&self, level: LogLevel, needle: &str) -> bool {
         self.lines
             .iter()
             .any(|(l, m)| *l == level && m.contains(needle))
+            || (level == LogLevel::Warn && self.repeated.iter().any(|r| r.message.contains(needle)))
     }
 }

@@ -106,11 +106,14 @@ pub fn map_user(user: ScimUser, notes: &mut Notes) -> Option<MappedUser> {
     let id = non_empty(user.id.as_deref());
     let login = non_empty(user.user_name.as_deref());
     let (Some(id), Some(login)) = (id, login) else {
-        notes.warn(format!(
-            "skipping a user without {}: {}",
-            if id.is_none() { "an id" } else { "a userName" },
-            id.or(login).unwrap_or("no id or userName either")
-        ));
+        let missing = if id.is_none() { "an id" } else { "a userName" };
+        let subject = id.or(login).unwrap_or("no id or userName either");
+        notes.warn_repeated(
+            "users were skipped for a missing id or userName",
+            missing,
+            subject,
+            format!("skipping a user without {missing}: {subject}"),
+        );
         return None;
     };
     let principal = ResourceId {
@@ -225,9 +228,12 @@ fn role_grant(user: &ScimUser, principal: &ResourceId, notes: &mut Notes) -> Opt
         return None;
     };
     let Some(role) = roles::from_notion(value) else {
-        notes.warn(format!(
-            "user {id} has an unknown Notion workspace role {value:?}; no role grant"
-        ));
+        notes.warn_repeated(
+            "users have an unknown Notion workspace role; no role grant for them",
+            value,
+            id.as_str(),
+            format!("user {id} has an unknown Notion workspace role {value:?}; no role grant"),
+        );
         return None;
     };
     Some(Grant {

@@ -335,6 +335,14 @@ fn run(args: Vec<OsString>) -> anyhow::Result<()> {
         p.finish();
     }
     trace.end(result.as_ref());
+    // Each repeated warning was logged once as it came; here is the count.
+    for summary in instance.repeated_warnings() {
+        tracing::warn!(
+            count = summary.count,
+            examples = %summary.examples.join(","),
+            "{summary}"
+        );
+    }
     let report =
         result.with_context(|| format!("sync failed; {} was not changed", host.file.display()))?;
     let counts = &report.summary.counts;

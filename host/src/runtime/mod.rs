@@ -26,6 +26,7 @@ mod guest_stderr;
 mod limits;
 mod policy;
 mod ratelimit;
+mod repeated;
 mod retry;
 mod retry_after;
 mod secrets;
@@ -41,6 +42,7 @@ pub use error::{ConnectorError, RuntimeError, TrapCause};
 pub use limits::Limit;
 pub use policy::RunPolicy;
 pub use ratelimit::RateLimiter;
+pub use repeated::RepeatedWarning;
 pub use secrets::SECRET_PLACEHOLDER;
 pub use writes::{WriteRecord, DRY_RUN_HEADER};
 
@@ -372,6 +374,12 @@ impl ConnectorInstance {
     /// sent), in order, with query values redacted.
     pub fn writes(&self) -> Vec<WriteRecord> {
         self.store.data().hooks.writes()
+    }
+
+    /// The warnings the connector reported as repeating, one summary per
+    /// kind, in the order each kind first came.
+    pub fn repeated_warnings(&self) -> Vec<RepeatedWarning> {
+        self.store.data().repeated.summaries()
     }
 
     /// HTTP requests sent on the wire for the guest so far, retries included.

@@ -8,6 +8,7 @@ use super::deadline::Deadlines;
 use super::egress::EgressHooks;
 use super::guest_stderr::TailPipe;
 use super::limits::{GuestLimiter, Tripwire};
+use super::repeated::RepeatedWarnings;
 use super::RunPolicy;
 use crate::bindings::baton::connector::host;
 use crate::bindings::types::LogLevel;
@@ -31,6 +32,8 @@ pub(crate) struct HostState {
     pub(crate) tripwire: Tripwire,
     /// [`RunPolicy::dry_run`].
     dry_run: bool,
+    /// Warnings the connector reported as repeating (`host.warn-repeated`).
+    pub(crate) repeated: RepeatedWarnings,
 }
 
 impl HostState {
@@ -62,6 +65,7 @@ impl HostState {
             redactor: Redactor::default(),
             stderr,
             dry_run,
+            repeated: RepeatedWarnings::default(),
         }
     }
 
@@ -109,6 +113,22 @@ impl host::Host for HostState {
             LogLevel::Info => tracing::info!(target: "connector", "{message}"),
             LogLevel::Warn => tracing::warn!(target: "connector", "{message}"),
             LogLevel::Error => tracing::error!(target: "connector", "{message}"),
+        }
+    }
+
+    fn warn_repeated(&mut self, kind: String, detail: String, subject: String, message: String) {
+        let (kind, detail) = (self.redactor.redact(&kind), self.redactor.redact(&detail));
+        let (subject, message) = (
+            self.redactor.redact(&subject),
+            self.redactor.redact(&message),
+        );
+        if self.repeated.count(&kind, &detail, &subject) {
+            tracing::warn!(
+                target: "connector",
+                "{message} (further ones are counted in the summary at the end)"
+            );
+        } else {
+            tracing::debug!(target: "connector", "{message}");
         }
     }
 }

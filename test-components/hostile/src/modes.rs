@@ -19,6 +19,7 @@
 //! | `read-only-post` | POSTs to its declared read-only path on `base-url` | send it |
 //! | `exfiltrate` | puts every config value, raw, base64 and hex, in its logs, a request path and a resource | it has no secret to leak |
 //! | `exfiltrate-error` | fails with every config value in its error | it has no secret to leak |
+//! | `repeat-warn` | reports one warning kind for 50 things | log the first, count the rest once |
 //! | `chatty`, `chatty-panic` | writes 256 KiB to stderr, then returns a page (or panics) | keep the tail: no crash, and the panic message |
 //! | `endless-things` | one new resource of 1 KiB a page with a fresh token, forever, no HTTP | stop it at the page, object or database size limit |
 //! | `dangling` | grants on an entitlement never listed, to a principal that does not exist, and on an entitlement whose resource was never listed | drop them, and that entitlement, and say so |
@@ -111,6 +112,18 @@ pub fn list(mode: &str, token: &str) -> Result<Page, ConnectorError> {
             Ok(page(vec![leak], None))
         }
         "exfiltrate-error" => Err(fail(loot())),
+        "repeat-warn" => {
+            for i in 0..50 {
+                let detail = if i % 10 == 9 { "odd" } else { "plain" };
+                crate::baton::connector::host::warn_repeated(
+                    "things look wrong",
+                    detail,
+                    &format!("t{i}"),
+                    &format!("thing t{i} looks wrong ({detail})"),
+                );
+            }
+            Ok(page(vec![thing("warned", String::new())], None))
+        }
         "chatty" | "chatty-panic" => {
             // 256 KiB of stderr, far past the 16 KiB the host keeps.
             for i in 0..4_096 {

@@ -148,3 +148,39 @@ fn a_component_that_writes_during_a_dry_run_reaches_nothing() {
     );
     assert_eq!(instance.requests_sent(), 0);
 }
+
+/// Not an attack, but only this component can repeat a warning on demand.
+#[test]
+fn a_repeated_warning_is_logged_once_and_counted_at_the_end() {
+    let server = super::server(1, 0);
+    let dir = tempfile::tempdir().unwrap();
+    let component = super::scene::fixture_dir().join("baton_hostile_connector.wasm");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_baton-notion"))
+        .current_dir(dir.path())
+        .arg("--component")
+        .arg(component)
+        .args(["--mode", "repeat-warn", "--base-url", &server.base_url()])
+        .args(["--log-format", "json", "-f", "s.c1z"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let warnings: Vec<serde_json::Value> = stderr
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|l| l["level"] == "WARN")
+        .collect();
+    let messages: Vec<&str> = warnings
+        .iter()
+        .map(|w| w["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        messages,
+        [
+            "thing t0 looks wrong (plain) (further ones are counted in the summary at the end)",
+            "50 things look wrong (odd: 5, plain: 45); e.g. t0, t1, t2, t3, t4",
+        ],
+        "{stderr}"
+    );
+    assert_eq!(warnings[1]["count"], 50);
+}
