@@ -1,12 +1,11 @@
 //! Referential integrity of a sync, settled at its end: objects that reference an object
 //! missing from the sync are dropped before the file is committed.
 //!
-//! A reference may be written before its target (a user's role grant comes before the
-//! roles are listed, a group's member grants before the users they name), so nothing can
-//! be decided while the sync is written. At the end, with the lookup indexes built, each
+//! A reference may be written before its target (a Notion user's role grant comes before
+//! the roles are listed), so nothing can be decided while the sync is written. At the end, with the lookup indexes built, each
 //! kind of reference is checked exactly: the distinct referenced keys are read from the
 //! referrer's covering index and each is looked up once in the target's unique index, so
-//! the cost grows with distinct keys, not with rows (0.4 s for a 100,000-user Notion
+//! the cost grows with distinct keys, not with rows (0.16 s for a 100,000-user Notion
 //! sync). The keys found missing go into a temp table, and the rows naming them are
 //! counted, quoted and deleted through the referrer's index.
 //!
