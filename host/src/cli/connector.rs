@@ -17,7 +17,7 @@ use super::flag_source::{self, FlagSources};
 use super::health::{self, HealthCheckArgs};
 use super::logging::{self, LogFormat};
 use super::modes::ModeArgs;
-use super::progress::SyncProgress;
+use super::progress::{RunFigures, SyncProgress};
 use super::provisioning::ProvisioningArgs;
 use super::schema;
 use super::size;
@@ -331,6 +331,7 @@ fn run(args: Vec<OsString>) -> anyhow::Result<()> {
         sync = sync.with_external(ExternalResources::new(path, filter));
     }
     let result = sync.run();
+    let on_terminal = progress.is_some();
     if let Some(p) = progress {
         p.finish();
     }
@@ -346,8 +347,21 @@ fn run(args: Vec<OsString>) -> anyhow::Result<()> {
     let report =
         result.with_context(|| format!("sync failed; {} was not changed", host.file.display()))?;
     let counts = &report.summary.counts;
+    let size = std::fs::metadata(&report.summary.path).map_or(0, |m| m.len());
+    if on_terminal {
+        let run = RunFigures {
+            requests: instance.requests_sent(),
+            retries: instance.requests_retried(),
+            elapsed: report.elapsed,
+            size,
+        };
+        eprintln!("{}", super::progress::summary_table(&report, &run));
+    }
     tracing::info!(
         file = %report.summary.path.display(),
+        size_bytes = size,
+        retries = instance.requests_retried(),
+        pages = report.per_type.iter().map(|(_, s)| s.pages).sum::<u64>(),
         sync_id = %report.summary.sync_id,
         resources = counts.resources,
         entitlements = counts.entitlements,

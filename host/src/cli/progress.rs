@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::logging;
-use crate::sync::{PageEvent, TypeStats};
+use crate::sync::{PageEvent, SyncReport, TypeStats};
 
 /// Progress lines for one sync.
 pub struct SyncProgress {
@@ -110,6 +110,95 @@ impl SyncProgress {
             line.bar.finish();
         }
         logging::draw_above(None);
+    }
+}
+
+/// Figures of a finished sync run besides the per-type counts.
+pub struct RunFigures {
+    /// Requests sent upstream, retries included.
+    pub requests: u64,
+    /// Of those, retries.
+    pub retries: u64,
+    /// Wall time of the sync.
+    pub elapsed: Duration,
+    /// Size of the c1z written, in bytes.
+    pub size: u64,
+}
+
+/// The table a person reads at a glance after a sync on a terminal: one row
+/// per resource type, a total, then the run's figures and the file.
+pub fn summary_table(report: &SyncReport, run: &RunFigures) -> String {
+    let header = [
+        "type",
+        "resources",
+        "entitlements",
+        "grants",
+        "duplicates",
+        "pages",
+    ];
+    let mut rows: Vec<[String; 6]> = report
+        .per_type
+        .iter()
+        .map(|(name, s)| {
+            [
+                name.clone(),
+                s.resources.to_string(),
+                s.entitlements.to_string(),
+                s.grants.to_string(),
+                s.duplicates.to_string(),
+                s.pages.to_string(),
+            ]
+        })
+        .collect();
+    let sum = |f: fn(&TypeStats) -> u64| report.per_type.iter().map(|(_, s)| f(s)).sum::<u64>();
+    rows.push([
+        "total".into(),
+        sum(|s| s.resources).to_string(),
+        sum(|s| s.entitlements).to_string(),
+        sum(|s| s.grants).to_string(),
+        sum(|s| s.duplicates).to_string(),
+        sum(|s| s.pages).to_string(),
+    ]);
+    let widths: Vec<usize> = (0..header.len())
+        .map(|c| {
+            rows.iter()
+                .map(|r| r[c].len())
+                .chain([header[c].len()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let line = |cells: &[&str]| {
+        cells
+            .iter()
+            .enumerate()
+            .map(|(c, v)| match c {
+                0 => format!("{v:<w$}", w = widths[c]),
+                _ => format!("{v:>w$}", w = widths[c]),
+            })
+            .collect::<Vec<_>>()
+            .join("  ")
+    };
+    let mut out = vec![line(&header)];
+    for row in &rows {
+        out.push(line(&row.iter().map(String::as_str).collect::<Vec<_>>()));
+    }
+    out.push(format!(
+        "{} requests ({} retries) in {:.1} s; wrote {} ({})",
+        run.requests,
+        run.retries,
+        run.elapsed.as_secs_f64(),
+        report.summary.path.display(),
+        human_size(run.size)
+    ));
+    out.join("\n")
+}
+
+fn human_size(bytes: u64) -> String {
+    match bytes {
+        0..1024 => format!("{bytes} B"),
+        1024..1_048_576 => format!("{:.1} KiB", bytes as f64 / 1024.0),
+        _ => format!("{:.1} MiB", bytes as f64 / 1_048_576.0),
     }
 }
 
