@@ -160,9 +160,12 @@ pub fn map_group(group: ScimGroup, notes: &mut Notes) -> Option<MappedGroup> {
             .as_deref()
             .filter(|k| !k.eq_ignore_ascii_case("user"))
         {
-            notes.warn(format!(
-                "group {id}: skipping member {user} of type {kind:?}"
-            ));
+            notes.warn_repeated(
+                "group members that are not users were skipped",
+                kind,
+                format!("{id}:{user}"),
+                format!("group {id}: skipping member {user} of type {kind:?}"),
+            );
             continue;
         }
         if seen.insert(user.to_string()) {
