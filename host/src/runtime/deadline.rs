@@ -88,7 +88,9 @@ impl Drop for Ticker {
 pub(crate) struct Deadlines {
     call_timeout: Duration,
     run_timeout: Duration,
-    run_ends: Instant,
+    /// Set by the first call of the run (instantiation does not count), so
+    /// that an instance prepared ahead and queued spends none of it waiting.
+    run_ends: Option<Instant>,
     /// The deadline of the call in progress and the limit that sets it.
     current: Option<(Instant, Limit)>,
     /// The same deadline, for the egress hooks' waits on tokio tasks.
@@ -116,26 +118,30 @@ impl CallClock {
 }
 
 impl Deadlines {
-    /// Starts the run clock now.
+    /// The limits of a run whose clock starts at its first call.
     pub(crate) fn new(call_timeout: Duration, run_timeout: Duration) -> Deadlines {
-        let now = Instant::now();
         Deadlines {
             call_timeout,
             run_timeout,
-            run_ends: now.checked_add(run_timeout).unwrap_or(now + FAR),
+            run_ends: None,
             current: None,
             clock: CallClock::default(),
         }
     }
 
     /// Starts a call; fails with the run limit when the run has no time left.
-    pub(crate) fn begin_call(&mut self) -> Result<(), Limit> {
+    /// The first call that `counts_for_run` starts the run clock.
+    pub(crate) fn begin_call(&mut self, counts_for_run: bool) -> Result<(), Limit> {
         let now = Instant::now();
-        if now >= self.run_ends {
+        if counts_for_run && self.run_ends.is_none() {
+            self.run_ends = Some(now.checked_add(self.run_timeout).unwrap_or(now + FAR));
+        }
+        let run_ends = self.run_ends.unwrap_or(now + FAR);
+        if now >= run_ends {
             return Err(self.run_limit());
         }
         let call_ends = now.checked_add(self.call_timeout).unwrap_or(now + FAR);
-        let (ends, limit) = if call_ends <= self.run_ends {
+        let (ends, limit) = if call_ends <= run_ends {
             (
                 call_ends,
                 Limit::CallTime {
@@ -143,7 +149,7 @@ impl Deadlines {
                 },
             )
         } else {
-            (self.run_ends, self.run_limit())
+            (run_ends, self.run_limit())
         };
         self.current = Some((ends, limit));
         self.clock.set(Some(ends));
@@ -210,7 +216,7 @@ mod tests {
         let clock = d.clock();
         assert_eq!(clock.deadline(), None);
         let before = Instant::now();
-        d.begin_call().unwrap();
+        d.begin_call(true).unwrap();
         let (ends, _) = d.current().unwrap();
         assert!(ends >= before + Duration::from_millis(100));
         assert!(ends <= Instant::now() + Duration::from_millis(100));
@@ -225,7 +231,7 @@ mod tests {
         assert_eq!(d.end_call(), None);
 
         let mut d = Deadlines::new(Duration::from_secs(60), Duration::from_millis(50));
-        d.begin_call().unwrap();
+        d.begin_call(true).unwrap();
         let (ends, _) = d.current().unwrap();
         assert!(ends <= Instant::now() + Duration::from_millis(50));
         assert_eq!(
@@ -237,10 +243,25 @@ mod tests {
     }
 
     #[test]
+    fn the_run_clock_starts_at_the_first_call_not_at_instantiation() {
+        let mut d = Deadlines::new(Duration::from_secs(60), Duration::from_millis(50));
+        // Instantiation: bounded by the call limit only.
+        d.begin_call(false).unwrap();
+        assert!(matches!(d.end_call(), Some(Limit::CallTime { .. })));
+        // The instance waits in a queue longer than its run limit...
+        std::thread::sleep(Duration::from_millis(80));
+        // ...and its first call still has the whole run ahead of it.
+        d.begin_call(true).expect("the run clock had not started");
+        assert!(matches!(d.end_call(), Some(Limit::RunTime { .. })));
+        std::thread::sleep(Duration::from_millis(60));
+        assert!(d.begin_call(true).is_err(), "now the run is over");
+    }
+
+    #[test]
     fn no_call_starts_once_the_run_is_over() {
         let mut d = Deadlines::new(Duration::from_secs(1), Duration::ZERO);
         assert_eq!(
-            d.begin_call(),
+            d.begin_call(true),
             Err(Limit::RunTime {
                 limit: Duration::ZERO
             })
@@ -250,7 +271,7 @@ mod tests {
     #[test]
     fn huge_timeouts_do_not_overflow() {
         let mut d = Deadlines::new(Duration::MAX, Duration::MAX);
-        d.begin_call().unwrap();
+        d.begin_call(true).unwrap();
         assert_eq!(d.overdue(Instant::now() + Duration::from_secs(3600)), None);
     }
 
@@ -258,7 +279,7 @@ mod tests {
     fn a_call_is_overdue_by_the_clock_from_its_deadline_on() {
         let mut d = Deadlines::new(Duration::from_secs(2), Duration::from_secs(60));
         assert_eq!(d.overdue(Instant::now()), None, "no call in progress");
-        d.begin_call().unwrap();
+        d.begin_call(true).unwrap();
         let (ends, limit) = d.current().unwrap();
         assert_eq!(d.overdue(ends - Duration::from_millis(1)), None);
         assert_eq!(d.overdue(ends), Some(limit.clone()));

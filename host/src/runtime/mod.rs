@@ -165,8 +165,9 @@ pub struct ConnectorComponent {
 
 impl ConnectorComponent {
     /// Creates a fresh instance in its own store, sandboxed by `policy`.
-    /// The run clock ([`RunPolicy::run_timeout`]) starts here, and
-    /// instantiation counts as a call.
+    /// Instantiation is bounded like a call; the run clock
+    /// ([`RunPolicy::run_timeout`]) starts at the instance's first call, so
+    /// an instance prepared ahead and queued spends none of it waiting.
     pub fn instantiate(&self, policy: RunPolicy) -> Result<ConnectorInstance, RuntimeError> {
         let pass_secrets = policy.pass_secrets_to_component;
         let kept = policy.clone();
@@ -195,7 +196,7 @@ fn guarded<T>(
     store
         .data_mut()
         .deadlines
-        .begin_call()
+        .begin_call(call != "instantiate")
         .map_err(|limit| RuntimeError::Limit { call, limit })?;
     // Left over from an earlier call that succeeded despite it.
     store.data().tripwire.take();

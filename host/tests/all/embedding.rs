@@ -86,3 +86,20 @@ fn a_tenant_cannot_reach_the_other_tenants_server() {
     assert_eq!(b.request_count(), 0, "nothing reached B");
     assert_eq!(a.request_count(), 0);
 }
+
+/// An embedder prepares instances ahead and queues them: the wait spends
+/// none of the run limit, which starts at the first call.
+#[test]
+fn a_queued_instance_keeps_its_whole_run_limit() {
+    let runtime = Runtime::new().unwrap();
+    let component = runtime.load(NOTION_COMPONENT).unwrap();
+    let policy = RunPolicy {
+        run_timeout: std::time::Duration::from_millis(500),
+        ..Default::default()
+    };
+    let mut instance = component.instantiate(policy).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    instance
+        .metadata()
+        .expect("the run limit counts from the first call, not from instantiation");
+}
