@@ -194,6 +194,9 @@ impl Deadlines {
 /// second, next to nothing.
 pub(crate) fn on_tick(store: StoreContextMut<'_, HostState>) -> wasmtime::Result<UpdateDeadline> {
     let state = store.data();
+    if state.canceller.is_cancelled() {
+        return Err(wasmtime::Error::new(super::cancel::CancelTrap));
+    }
     match state.deadlines.overdue(Instant::now()) {
         Some(limit) => {
             state.tripwire.trip(Breach::Limit(limit.clone()));

@@ -239,6 +239,13 @@ pub enum RuntimeError {
         /// The refused origin, `scheme://host:port`.
         origin: String,
     },
+    /// The run was cancelled ([`Canceller::cancel`](super::Canceller::cancel))
+    /// during this call or before it.
+    #[error("the run was cancelled in `{call}`")]
+    Cancelled {
+        /// The export being called.
+        call: &'static str,
+    },
     /// The configuration cannot be used as the metadata declares it (a
     /// credential bound to a field that is no origin, a value that cannot
     /// be a header). The message never holds a secret value.
@@ -323,6 +330,9 @@ impl RuntimeError {
         // What stopped the guest first, then what it may have tripped over
         // before it crashed (a refused origin, an oversized response).
         let breach = state.tripwire.take();
+        if e.downcast_ref::<super::cancel::CancelTrap>().is_some() {
+            return RuntimeError::Cancelled { call };
+        }
         if let Some(LimitTrap(limit)) = e.downcast_ref::<LimitTrap>() {
             let limit = limit.clone();
             return RuntimeError::Limit { call, limit };

@@ -19,6 +19,7 @@
 
 mod body;
 mod cache;
+mod cancel;
 mod deadline;
 mod egress;
 mod error;
@@ -37,6 +38,7 @@ mod tests;
 mod writes;
 
 pub use cache::ComponentCache;
+pub use cancel::Canceller;
 pub use egress::{EgressPolicy, Origin};
 pub use error::{ConnectorError, RuntimeError, TrapCause};
 pub use limits::Limit;
@@ -198,6 +200,10 @@ fn guarded<T>(
         .deadlines
         .begin_call(call != "instantiate")
         .map_err(|limit| RuntimeError::Limit { call, limit })?;
+    if store.data().canceller.is_cancelled() {
+        store.data_mut().deadlines.end_call();
+        return Err(RuntimeError::Cancelled { call });
+    }
     // Left over from an earlier call that succeeded despite it.
     store.data().tripwire.take();
     // The epoch callback checks the clock at every tick from the next one on.
@@ -381,6 +387,11 @@ impl ConnectorInstance {
     /// kind, in the order each kind first came.
     pub fn repeated_warnings(&self) -> Vec<RepeatedWarning> {
         self.store.data().repeated.summaries()
+    }
+
+    /// A handle that cancels this instance's run from any thread.
+    pub fn canceller(&self) -> Canceller {
+        self.store.data().canceller.clone()
     }
 
     /// HTTP requests sent on the wire for the guest so far, retries included.

@@ -17,6 +17,7 @@ use wasmtime_wasi::p2::bindings::sync::io::poll as sync_poll;
 use wasmtime_wasi::p2::DynPollable;
 use wasmtime_wasi::runtime::in_tokio;
 
+use super::cancel::{CancelTrap, Canceller};
 use super::limits::{Breach, Limit, LimitTrap, Tripwire};
 use super::state::HostState;
 
@@ -31,11 +32,12 @@ pub(crate) fn shadow_wasi_io(linker: &mut Linker<HostState>) -> wasmtime::Result
 
 fn add(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     sync_poll::add_to_linker::<HostState, HasDeadlinePoll>(linker, |state| {
-        let (table, deadlines, tripwire) = state.poll_parts();
+        let (table, deadlines, tripwire, canceller) = state.poll_parts();
         DeadlinePoll {
             table,
             deadline: deadlines.current(),
             tripwire,
+            canceller: canceller.clone(),
         }
     })?;
     io_error::add_to_linker::<HostState, HasPlainErrors>(linker, |state| {
@@ -48,6 +50,7 @@ struct DeadlinePoll<'a> {
     table: &'a mut ResourceTable,
     deadline: Option<(Instant, Limit)>,
     tripwire: &'a Tripwire,
+    canceller: Canceller,
 }
 
 impl DeadlinePoll<'_> {
@@ -55,16 +58,34 @@ impl DeadlinePoll<'_> {
         &mut self,
         wait: impl AsyncFnOnce(&mut ResourceTable) -> T,
     ) -> wasmtime::Result<T> {
-        let Some((ends, limit)) = self.deadline.clone() else {
-            return Ok(in_tokio(wait(&mut *self.table)));
+        let (ends, limit) = match self.deadline.clone() {
+            Some((ends, limit)) => (Some(ends), Some(limit)),
+            None => (None, None),
         };
         let table = &mut *self.table;
-        let waited =
-            in_tokio(async move { tokio::time::timeout_at(ends.into(), wait(table)).await });
-        waited.map_err(|_| {
-            self.tripwire.trip(Breach::Limit(limit.clone()));
-            wasmtime::Error::new(LimitTrap(limit))
-        })
+        let canceller = self.canceller.clone();
+        // A cancellation ends the wait at once; the deadline ends it in time.
+        let waited = in_tokio(async move {
+            let bounded = async {
+                match ends {
+                    Some(ends) => tokio::time::timeout_at(ends.into(), wait(table)).await.ok(),
+                    None => Some(wait(table).await),
+                }
+            };
+            tokio::select! {
+                done = bounded => Ok(done),
+                () = canceller.cancelled() => Err(()),
+            }
+        });
+        match waited {
+            Ok(Some(done)) => Ok(done),
+            Ok(None) => {
+                let limit = limit.expect("only a deadline times out");
+                self.tripwire.trip(Breach::Limit(limit.clone()));
+                Err(wasmtime::Error::new(LimitTrap(limit)))
+            }
+            Err(()) => Err(wasmtime::Error::new(CancelTrap)),
+        }
     }
 }
 

@@ -4,6 +4,7 @@ use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
+use super::cancel::Canceller;
 use super::deadline::Deadlines;
 use super::egress::EgressHooks;
 use super::guest_stderr::TailPipe;
@@ -32,6 +33,8 @@ pub(crate) struct HostState {
     pub(crate) tripwire: Tripwire,
     /// [`RunPolicy::dry_run`].
     dry_run: bool,
+    /// Cancels the run from outside (`cancel.rs`).
+    pub(crate) canceller: Canceller,
     /// Warnings the connector reported as repeating (`host.warn-repeated`).
     pub(crate) repeated: RepeatedWarnings,
 }
@@ -66,12 +69,18 @@ impl HostState {
             stderr,
             dry_run,
             repeated: RepeatedWarnings::default(),
+            canceller: Canceller::new(),
         }
     }
 
     /// What the replaced `wasi:io` functions need (`shadow.rs`), borrowed at once.
-    pub(crate) fn poll_parts(&mut self) -> (&mut ResourceTable, &Deadlines, &Tripwire) {
-        (&mut self.table, &self.deadlines, &self.tripwire)
+    pub(crate) fn poll_parts(&mut self) -> (&mut ResourceTable, &Deadlines, &Tripwire, &Canceller) {
+        (
+            &mut self.table,
+            &self.deadlines,
+            &self.tripwire,
+            &self.canceller,
+        )
     }
 
     /// What the guest wrote to stderr, redacted; used to explain traps.

@@ -184,3 +184,56 @@ fn a_repeated_warning_is_logged_once_and_counted_at_the_end() {
     );
     assert_eq!(warnings[1]["count"], 50);
 }
+
+/// Not a violation: an embedder stopping a run from another thread, while
+/// the guest computes (`spin`) and while it waits in the host (`sleep`).
+#[test]
+fn a_run_is_cancelled_from_another_thread_and_the_previous_c1z_stays() {
+    for mode in ["spin", "sleep"] {
+        let scene = Scene::new();
+        let generous = baton_host::runtime::RunPolicy {
+            call_timeout: std::time::Duration::from_secs(60),
+            ..policy(&scene.server)
+        };
+        let mut instance = hostile().instantiate(generous).unwrap();
+        let metadata = instance.metadata().unwrap();
+        let base_url = scene.server.base_url();
+        instance
+            .configure(
+                &metadata,
+                &config(&[("mode", mode), ("base-url", &base_url)]),
+            )
+            .unwrap();
+        let canceller = instance.canceller();
+        let started = std::time::Instant::now();
+        std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            canceller.cancel();
+        });
+        let err = SyncRun::new(&mut instance, &metadata, &scene.c1z)
+            .unwrap()
+            .run()
+            .unwrap_err();
+        let elapsed = started.elapsed();
+        let err = runtime(err);
+        assert!(
+            matches!(
+                err,
+                RuntimeError::Cancelled {
+                    call: "list-resources"
+                }
+            ),
+            "{mode}: {err:?}"
+        );
+        assert!(
+            elapsed < std::time::Duration::from_secs(5),
+            "{mode}: took {elapsed:?}"
+        );
+        let later = instance.validate().unwrap_err();
+        assert!(
+            matches!(later, RuntimeError::Cancelled { call: "validate" }),
+            "{later:?}"
+        );
+        scene.assert_survived();
+    }
+}
