@@ -92,18 +92,21 @@ fn check_error(e: &ConnectorError, label: &str) {
 
 /// A mapped user or group is usable, whatever the item was.
 fn check_item(item: &str) {
-    // The typed fast path reads exactly what a JSON tree reads.
-    let tree = serde_json::from_str::<Value>(item).unwrap();
-    assert_eq!(
-        format!("{:?}", from_raw_item::<ScimUser>(item)),
-        format!("{:?}", from_item::<ScimUser>(tree.clone())),
-        "{item}"
-    );
-    assert_eq!(
-        format!("{:?}", from_raw_item::<ScimGroup>(item)),
-        format!("{:?}", from_item::<ScimGroup>(tree)),
-        "{item}"
-    );
+    // The typed fast path reads exactly what a JSON tree reads. A number past
+    // f64 (`1e400`) has no JSON tree at all; the typed path must still cope,
+    // which the mapping below checks.
+    if let Ok(tree) = serde_json::from_str::<Value>(item) {
+        assert_eq!(
+            format!("{:?}", from_raw_item::<ScimUser>(item)),
+            format!("{:?}", from_item::<ScimUser>(tree.clone())),
+            "{item}"
+        );
+        assert_eq!(
+            format!("{:?}", from_raw_item::<ScimGroup>(item)),
+            format!("{:?}", from_item::<ScimGroup>(tree)),
+            "{item}"
+        );
+    }
     let mut notes = Notes::new();
     if let Some(user) = from_raw_item::<ScimUser>(item).and_then(|u| users::map_user(u, &mut notes))
     {
