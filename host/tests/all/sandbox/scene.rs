@@ -106,6 +106,24 @@ impl Scene {
         }
     }
 
+    /// The hostile component in `mode`, configured against this scene's
+    /// server, and its metadata; for tests that call exports one by one.
+    pub fn instance(
+        &self,
+        mode: &str,
+        policy: RunPolicy,
+    ) -> (
+        baton_host::runtime::ConnectorInstance,
+        baton_host::bindings::types::ConnectorMetadata,
+    ) {
+        let mut instance = hostile().instantiate(policy).expect("instantiates");
+        let metadata = instance.metadata().expect("metadata");
+        let base_url = self.server.base_url();
+        let config = config(&[("mode", mode), ("base-url", &base_url)]);
+        instance.configure(&metadata, &config).expect("configure");
+        (instance, metadata)
+    }
+
     /// Runs the hostile component in `mode` through a whole sync into the c1z.
     pub fn attack(&self, mode: &str, policy: RunPolicy, target: &str) -> SyncError {
         let mut instance = hostile().instantiate(policy).expect("instantiates");

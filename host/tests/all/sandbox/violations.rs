@@ -33,15 +33,7 @@ fn writes_during_a_sync_are_refused_and_fail_it_even_when_swallowed() {
 #[test]
 fn a_write_in_validate_is_refused_too() {
     let scene = Scene::new();
-    let mut instance = hostile().instantiate(policy(&scene.server)).unwrap();
-    let metadata = instance.metadata().unwrap();
-    let base_url = scene.server.base_url();
-    instance
-        .configure(
-            &metadata,
-            &config(&[("mode", "write"), ("base-url", &base_url)]),
-        )
-        .unwrap();
+    let (mut instance, _) = scene.instance("write", policy(&scene.server));
     // `list-entitlements` is as read-only as a sync's listing.
     let resource = baton_host::bindings::types::ResourceId {
         resource_type: "thing".into(),
@@ -123,15 +115,7 @@ fn a_component_that_writes_during_a_dry_run_reaches_nothing() {
         dry_run: true,
         ..policy(&scene.server)
     };
-    let mut instance = hostile().instantiate(dry).unwrap();
-    let metadata = instance.metadata().unwrap();
-    let base_url = scene.server.base_url();
-    instance
-        .configure(
-            &metadata,
-            &config(&[("mode", "write"), ("base-url", &base_url)]),
-        )
-        .unwrap();
+    let (mut instance, _) = scene.instance("write", dry);
     let victim = baton_host::bindings::types::ResourceId {
         resource_type: "thing".into(),
         resource: "victim".into(),
@@ -195,15 +179,7 @@ fn a_run_is_cancelled_from_another_thread_and_the_previous_c1z_stays() {
             call_timeout: std::time::Duration::from_secs(60),
             ..policy(&scene.server)
         };
-        let mut instance = hostile().instantiate(generous).unwrap();
-        let metadata = instance.metadata().unwrap();
-        let base_url = scene.server.base_url();
-        instance
-            .configure(
-                &metadata,
-                &config(&[("mode", mode), ("base-url", &base_url)]),
-            )
-            .unwrap();
+        let (mut instance, metadata) = scene.instance(mode, generous);
         let canceller = instance.canceller();
         let started = std::time::Instant::now();
         std::thread::spawn(move || {
