@@ -191,7 +191,7 @@ fn run(args: Vec<OsString>) -> anyhow::Result<()> {
     if let Some(cache) = ComponentCache::default_location() {
         runtime = runtime.with_cache(cache);
     }
-    let component = load_component(&runtime, component_path(&sources, config_file.as_ref()))?;
+    let component = load_component(&runtime, component_path(&sources))?;
     let metadata = component.instantiate(RunPolicy::default())?.metadata()?;
 
     let mut cmd = command(&metadata);
@@ -438,10 +438,7 @@ fn print_json(value: &serde_json::Value) -> anyhow::Result<()> {
 
 /// `--long`, and where its value came from when not the command line.
 fn flag_name(sources: &FlagSources<'_>, cmd: &Command, long: &str) -> String {
-    match sources.origin(cmd, long) {
-        Some(origin) => format!("--{long} (set by {origin})"),
-        None => format!("--{long}"),
-    }
+    flag_source::label(long, sources.origin(cmd, long))
 }
 
 /// Paths that cannot work are refused before anything is sent upstream,
@@ -522,25 +519,9 @@ fn one_line(e: &clap::Error, sources: &FlagSources<'_>, cmd: &Command) -> String
 }
 
 /// `--component` is needed before the full command line can be parsed,
-/// because the component's metadata defines the rest of the flags: flag,
-/// then `BATON_COMPONENT`, then the config file. Returns the path and how to
-/// name its flag in an error.
-fn component_path(
-    sources: &FlagSources<'_>,
-    file: Option<&ConfigFile>,
-) -> Option<(PathBuf, String)> {
-    if let Some(path) = sources.early_value("component") {
-        return Some((path.into(), "--component".into()));
-    }
-    if let Some(path) = std::env::var_os("BATON_COMPONENT") {
-        return Some((path.into(), "--component (set by BATON_COMPONENT)".into()));
-    }
-    let file = file?;
-    let path = file.get("component")?;
-    let flag = format!(
-        "--component (set by `component` in {})",
-        file.path.display()
-    );
+/// because the component's metadata defines the rest of the flags.
+fn component_path(sources: &FlagSources<'_>) -> Option<(PathBuf, String)> {
+    let (path, flag) = sources.early("component", "BATON_COMPONENT")?;
     Some((path.into(), flag))
 }
 
@@ -659,19 +640,7 @@ mod tests {
 
     #[test]
     fn log_level_is_checked_while_parsing_in_any_case() {
-        let metadata = crate::bindings::types::ConnectorMetadata {
-            name: "t".into(),
-            version: "0".into(),
-            display_name: "T".into(),
-            description: String::new(),
-            help_url: String::new(),
-            icon_url: String::new(),
-            config_fields: Vec::new(),
-            resource_types: Vec::new(),
-            account_creation_schema: Vec::new(),
-            credential_options: Vec::new(),
-            read_only_posts: Vec::new(),
-        };
+        let metadata = crate::bindings::types::ConnectorMetadata::empty("t");
         let parse =
             |level: &str| command(&metadata).try_get_matches_from(["t", "--log-level", level]);
         assert!(parse("WARN").is_ok());

@@ -3,7 +3,7 @@
 //! fix it, since a bad `BATON_*` variable or `.baton.yaml` line is otherwise
 //! hard to find from a message that names only the flag.
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 
 use clap::Command;
 
@@ -26,22 +26,36 @@ impl<'a> FlagSources<'a> {
     /// on the command line or has no value from elsewhere.
     pub(crate) fn origin(&self, cmd: &Command, long: &str) -> Option<String> {
         let arg = cmd.get_arguments().find(|a| a.get_long() == Some(long))?;
-        if self.on_command_line(long, arg.get_short()) {
+        self.origin_from(long, arg.get_short(), arg.get_env())
+    }
+
+    /// Flag, then `env`, then file: the precedence clap applies.
+    fn origin_from(&self, long: &str, short: Option<char>, env: Option<&OsStr>) -> Option<String> {
+        if self.on_command_line(long, short) {
             return None;
         }
-        if let Some(env) = arg.get_env() {
-            if std::env::var_os(env).is_some() {
-                return Some(env.to_string_lossy().into_owned());
-            }
+        if let Some(env) = env.filter(|env| std::env::var_os(env).is_some()) {
+            return Some(env.to_string_lossy().into_owned());
         }
         let file = self.file?;
         file.get(long)
             .map(|_| format!("`{long}` in {}", file.path.display()))
     }
 
-    /// The value of `--long` given on the command line or, failing that, by
-    /// the config file. Flags read before clap parses (`--component`) use it.
-    pub(crate) fn early_value(&self, long: &str) -> Option<OsString> {
+    /// The value of a flag read before clap parses (`--component`, which
+    /// shapes the command itself), with the same precedence, and how to name
+    /// it in an error (see [`label`]).
+    pub(crate) fn early(&self, long: &str, env: &str) -> Option<(OsString, String)> {
+        let value = self
+            .early_value(long)
+            .or_else(|| std::env::var_os(env))
+            .or_else(|| self.file?.get(long).map(OsString::from))?;
+        let origin = self.origin_from(long, None, Some(OsStr::new(env)));
+        Some((value, label(long, origin)))
+    }
+
+    /// The value of `--long` given on the command line.
+    fn early_value(&self, long: &str) -> Option<OsString> {
         let flag = format!("--{long}");
         let mut iter = self.args.iter().skip(1);
         while let Some(arg) = iter.next() {
@@ -73,6 +87,14 @@ impl<'a> FlagSources<'a> {
                         !a.starts_with("--") && a.strip_prefix('-').is_some_and(|r| r.contains(c))
                     })
             })
+    }
+}
+
+/// `--long`, and where its value came from when not the command line.
+pub(crate) fn label(long: &str, origin: Option<String>) -> String {
+    match origin {
+        Some(origin) => format!("--{long} (set by {origin})"),
+        None => format!("--{long}"),
     }
 }
 

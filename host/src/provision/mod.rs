@@ -97,18 +97,6 @@ pub enum PreparedAction {
     },
 }
 
-impl PreparedAction {
-    /// The operation's name in a [`ProvisionReport`].
-    pub fn operation(&self) -> &'static str {
-        match self {
-            PreparedAction::Grant { .. } => "grant",
-            PreparedAction::Revoke(_) => "revoke",
-            PreparedAction::CreateAccount(_) => "create-account",
-            PreparedAction::Delete { .. } => "delete",
-        }
-    }
-}
-
 impl ProvisionRequest {
     /// The operation's name in a [`ProvisionReport`].
     pub fn operation(&self) -> &'static str {

@@ -178,21 +178,12 @@ mod tests {
 
     fn metadata() -> ConnectorMetadata {
         ConnectorMetadata {
-            name: "t".into(),
-            version: "0".into(),
-            display_name: "T".into(),
-            description: String::new(),
-            help_url: String::new(),
-            icon_url: String::new(),
             config_fields: vec![
                 field("token", true, false, true),
                 field("other", true, false, false),
                 field("base-url", false, true, false),
             ],
-            resource_types: Vec::new(),
-            account_creation_schema: Vec::new(),
-            credential_options: Vec::new(),
-            read_only_posts: Vec::new(),
+            ..ConnectorMetadata::empty("t")
         }
     }
 
