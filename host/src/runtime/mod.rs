@@ -195,15 +195,14 @@ fn guarded<T>(
     call: &'static str,
     f: impl FnOnce(&mut Store<HostState>) -> wasmtime::Result<T>,
 ) -> Result<T, RuntimeError> {
+    if store.data().canceller.is_cancelled() {
+        return Err(RuntimeError::Cancelled { call });
+    }
     store
         .data_mut()
         .deadlines
         .begin_call(call != "instantiate")
         .map_err(|limit| RuntimeError::Limit { call, limit })?;
-    if store.data().canceller.is_cancelled() {
-        store.data_mut().deadlines.end_call();
-        return Err(RuntimeError::Cancelled { call });
-    }
     // Left over from an earlier call that succeeded despite it.
     store.data().tripwire.take();
     // The epoch callback checks the clock at every tick from the next one on.
