@@ -57,10 +57,33 @@ const SYNC_TABLES: &[&str] = &[
 pub(crate) struct Previous {
     /// The decompressed copy; deleted on drop (after the connection closes).
     _db: TempFile,
-    /// The sync ids to keep, oldest first.
-    pub(crate) kept: Vec<String>,
-    /// Sync runs of the file that will not be kept.
-    pub(crate) dropped: usize,
+    /// Every finished full sync of the file, oldest first.
+    pub(crate) finished: Vec<String>,
+    /// How many of the newest finished syncs a finished new sync keeps beside it.
+    pub(crate) room: usize,
+    /// The newest unfinished full sync, which a new sync may resume.
+    pub(crate) unfinished: Option<UnfinishedSync>,
+    /// Sync runs in the file.
+    pub(crate) total: usize,
+}
+
+impl Previous {
+    /// The finished syncs a finished new sync keeps beside it, oldest first.
+    pub(crate) fn kept(&self) -> &[String] {
+        &self.finished[self.finished.len().saturating_sub(self.room)..]
+    }
+}
+
+/// An unfinished full sync found in the target: a sync that stopped part-way and saved
+/// its progress, or one whose writer was killed (Go's syncer leaves those).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnfinishedSync {
+    /// Its KSUID.
+    pub sync_id: String,
+    /// `started_at` as stored.
+    pub started_at: String,
+    /// `sync_token`: the syncer's checkpoint, as that syncer wrote it (may be empty).
+    pub sync_token: String,
 }
 
 /// Why the history of `target` cannot be kept, as one line with the way out.
@@ -110,7 +133,7 @@ pub(crate) fn open_previous(
         None => unreadable(target, "the decompressed payload is not an SQLite database"),
     })?;
     conn.execute("ATTACH DATABASE ?1 AS prev", [path_text(db.path())?])?;
-    let inspect = || -> Result<Vec<(String, bool)>, rusqlite::Error> {
+    let inspect = || -> Result<Vec<Run>, rusqlite::Error> {
         let tables: Vec<String> = conn
             .prepare("SELECT name FROM prev.sqlite_master WHERE type = 'table'")?
             .query_map([], |r| r.get(0))?
@@ -129,14 +152,24 @@ pub(crate) fn open_previous(
         } else {
             "'full'"
         };
-        // Newest first, in the order the readers pick the newest finished full sync.
+        // Newest first, in the order the readers pick the newest finished full sync; the
+        // unfinished ones after them, newest first.
         let sql = format!(
-            "SELECT sync_id, ended_at IS NOT NULL AND {sync_type} = 'full' FROM prev.v1_sync_runs \
-             ORDER BY ended_at IS NULL, ended_at DESC, sync_id DESC"
+            "SELECT sync_id, ended_at IS NOT NULL, {sync_type} = 'full', \
+             CAST(started_at AS TEXT), CAST(sync_token AS TEXT) FROM prev.v1_sync_runs \
+             ORDER BY ended_at IS NULL, ended_at DESC, started_at DESC, sync_id DESC"
         );
         let runs = conn
             .prepare(&sql)?
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .query_map([], |r| {
+                Ok(Run {
+                    sync_id: r.get(0)?,
+                    finished: r.get(1)?,
+                    full: r.get(2)?,
+                    started_at: r.get::<_, Option<String>>(3)?.unwrap_or_default(),
+                    sync_token: r.get::<_, Option<String>>(4)?.unwrap_or_default(),
+                })
+            })?
             .collect::<Result<_, _>>()?;
         Ok(runs)
     };
@@ -154,21 +187,38 @@ pub(crate) fn open_previous(
             ));
         }
     };
-    // The new sync takes one place of the keep count.
-    let room = history.keep.map_or(usize::MAX, |k| k.saturating_sub(1));
     let total = runs.len();
-    let mut kept: Vec<String> = runs
+    let unfinished = runs
+        .iter()
+        .find(|r| !r.finished && r.full)
+        .map(|r| UnfinishedSync {
+            sync_id: r.sync_id.clone(),
+            started_at: r.started_at.clone(),
+            sync_token: r.sync_token.clone(),
+        });
+    let mut finished: Vec<String> = runs
         .into_iter()
-        .filter(|(_, full_finished)| *full_finished)
-        .map(|(id, _)| id)
-        .take(room)
+        .filter(|r| r.finished && r.full)
+        .map(|r| r.sync_id)
         .collect();
-    kept.reverse();
+    finished.reverse();
     Ok(Some(Previous {
-        dropped: total - kept.len(),
-        kept,
+        finished,
+        // The new sync takes one place of the keep count.
+        room: history.keep.map_or(usize::MAX, |k| k.saturating_sub(1)),
+        unfinished,
+        total,
         _db: db,
     }))
+}
+
+/// A sync run of the previous file, as [`open_previous`] reads it.
+struct Run {
+    sync_id: String,
+    finished: bool,
+    full: bool,
+    started_at: String,
+    sync_token: String,
 }
 
 /// Detaches `prev` after a refusal, so the writer's temp db can be dropped cleanly.
@@ -217,24 +267,36 @@ fn columns(conn: &Connection, schema: &str, table: &str) -> Result<Vec<String>, 
     .collect()
 }
 
-/// Copies the kept syncs' rows and sync runs from `prev` into the new database, inside the
-/// writer's open transaction, and numbers the new sync's run after them (the readers list
-/// runs in `id` order, oldest first). Columns an older file lacks take our defaults, the
-/// values Go's migrations would give them.
+/// Copies the rows and sync runs of the syncs `kept` from `prev` into the new database,
+/// inside the writer's open transaction, and numbers the new sync's run after them (the
+/// readers list runs in `id` order, oldest first).
 pub(crate) fn carry_over(
     conn: &Connection,
-    previous: &Previous,
+    kept: &[String],
     new_sync: &str,
 ) -> Result<(), C1zError> {
-    if previous.kept.is_empty() {
+    if kept.is_empty() {
         return Ok(());
     }
-    let marks = vec!["?"; previous.kept.len()].join(", ");
+    copy_syncs(conn, kept, true)?;
+    conn.execute(
+        "UPDATE main.v1_sync_runs SET id = (SELECT max(id) + 1 FROM main.v1_sync_runs) \
+         WHERE sync_id = ?1",
+        [new_sync],
+    )?;
+    Ok(())
+}
+
+/// Copies the rows of the syncs `ids` from `prev`, and their sync runs when `runs`. Columns
+/// an older file lacks take our defaults, the values Go's migrations would give them.
+pub(crate) fn copy_syncs(conn: &Connection, ids: &[String], runs: bool) -> Result<(), C1zError> {
+    let marks = vec!["?"; ids.len()].join(", ");
     let prev_tables: Vec<String> = conn
         .prepare("SELECT name FROM prev.sqlite_master WHERE type = 'table'")?
         .query_map([], |r| r.get(0))?
         .collect::<Result<_, _>>()?;
-    for table in SYNC_TABLES.iter().chain(["v1_sync_runs"].iter()) {
+    let run_table: &[&str] = if runs { &["v1_sync_runs"] } else { &[] };
+    for table in SYNC_TABLES.iter().chain(run_table) {
         if !prev_tables.iter().any(|t| t == table) {
             continue;
         }
@@ -277,12 +339,7 @@ pub(crate) fn carry_over(
             names.join(", "),
             values.join(", ")
         );
-        conn.execute(&sql, rusqlite::params_from_iter(previous.kept.iter()))?;
+        conn.execute(&sql, rusqlite::params_from_iter(ids.iter()))?;
     }
-    conn.execute(
-        "UPDATE main.v1_sync_runs SET id = (SELECT max(id) + 1 FROM main.v1_sync_runs) \
-         WHERE sync_id = ?1",
-        [new_sync],
-    )?;
     Ok(())
 }

@@ -30,11 +30,11 @@ mod writer;
 pub use container::{MAGIC_V1, MAGIC_V3};
 pub use dangling::Dropped;
 pub use error::C1zError;
-pub use history::History;
+pub use history::{History, UnfinishedSync};
 pub use listing::{EntitlementFilter, GrantFilter, Objects, ResourceFilter};
 pub use reader::{C1zReader, SyncRun};
 pub use temp::{claim_exit, remove_temp_files_before_exit};
-pub use writer::{C1zWriter, SyncSummary};
+pub use writer::{C1zWriter, SavedProgress, SyncSummary};
 
 /// Objects a [`C1zWriter`] stored so far, and duplicates it skipped.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -13,7 +13,7 @@
 
 use super::container::write_c1z;
 use super::dangling::{self, Dropped};
-use super::history::{self, History, Previous};
+use super::history::{self, History, Previous, UnfinishedSync};
 use super::ksuid::Ksuid;
 use super::proto::{self, Entitlement, Grant, Resource, ResourceId, ResourceType};
 use super::schema;
@@ -99,6 +99,23 @@ pub struct C1zWriter {
     /// The previous file whose syncs are kept ([`create_with_history`](Self::create_with_history)).
     /// After `conn` and `db_path` in drop order: it is attached to the connection.
     previous: Option<Previous>,
+    /// Set by [`resume_unfinished`](Self::resume_unfinished).
+    resumed: bool,
+}
+
+/// What [`C1zWriter::save_unfinished`] reports: the target now holds the earlier finished
+/// syncs and this one, unfinished, with its checkpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SavedProgress {
+    /// The unfinished sync's KSUID.
+    pub sync_id: String,
+    /// The c1z file written.
+    pub path: PathBuf,
+    /// Size of the c1z file.
+    pub file_bytes: u64,
+    /// Finished syncs kept beside it, oldest first (all of them: the keep count applies
+    /// only once a sync finishes).
+    pub kept_syncs: Vec<String>,
 }
 
 /// A bound on the database's size, as SQLite enforces it, and what is needed to tell it
@@ -223,7 +240,85 @@ impl C1zWriter {
             keep_dangling: false,
             size_limit: None,
             previous,
+            resumed: false,
         })
+    }
+
+    /// The newest unfinished full sync of the target, which this writer could resume
+    /// instead of starting a new one; `None` for a fresh history or a target without one.
+    pub fn unfinished(&self) -> Option<&UnfinishedSync> {
+        self.previous.as_ref()?.unfinished.as_ref()
+    }
+
+    /// Continues the target's [`unfinished`](Self::unfinished) sync instead of the new one:
+    /// copies its rows and its run (checkpoint included) into this database with SQL, and
+    /// takes its sync id and start time. `duplicates`: those its earlier runs skipped (from
+    /// their checkpoint), so that [`SyncCounts`] covers the whole sync. Call it before any
+    /// put.
+    pub fn resume_unfinished(&mut self, duplicates: u64) -> Result<(), C1zError> {
+        let Some(unfinished) = self.unfinished().cloned() else {
+            return Err(C1zError::Sync("the target holds no unfinished sync".into()));
+        };
+        self.conn.execute(
+            "DELETE FROM v1_sync_runs WHERE sync_id = ?1",
+            [&self.sync_id],
+        )?;
+        history::copy_syncs(&self.conn, std::slice::from_ref(&unfinished.sync_id), true)?;
+        self.sync_id = unfinished.sync_id;
+        self.started_at = unfinished.started_at;
+        self.resumed = true;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, data FROM v1_resource_types WHERE sync_id = ?1")?;
+        let types = stmt
+            .query_map([&self.sync_id], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<Vec<(i64, Vec<u8>)>, _>>()?;
+        drop(stmt);
+        for (row_id, data) in types {
+            let rt: ResourceType = decode("v1_resource_types", row_id, "ResourceType", &data)?;
+            self.traits.insert(rt.id.clone(), rt.traits.clone());
+            self.counts.resource_types += 1;
+        }
+        let count = |table: &str| -> Result<u64, rusqlite::Error> {
+            self.conn.query_row(
+                &format!("SELECT count(*) FROM {table} WHERE sync_id = ?1"),
+                [&self.sync_id],
+                |r| r.get(0),
+            )
+        };
+        self.counts.resources = count("v1_resources")?;
+        self.counts.entitlements = count("v1_entitlements")?;
+        self.counts.grants = count("v1_grants")?;
+        self.counts.duplicates = duplicates;
+        if let Some(limit) = self.size_limit.as_mut() {
+            limit.recount(&self.conn);
+        }
+        Ok(())
+    }
+
+    /// Whether this writer continues an unfinished sync ([`resume_unfinished`](Self::resume_unfinished)).
+    pub fn is_resumed(&self) -> bool {
+        self.resumed
+    }
+
+    /// Records the syncer's progress in the sync run's `sync_token`, as Go's syncer does;
+    /// [`save_unfinished`](Self::save_unfinished) keeps it for the next run.
+    pub fn checkpoint(&mut self, token: &str) -> Result<(), C1zError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("UPDATE v1_sync_runs SET sync_token = ?1 WHERE sync_id = ?2")?;
+        stmt.execute(params![token, self.sync_id])
+            .map_err(|e| size_limited(self.size_limit, e, |l| l.most_pages(token.len())))?;
+        Ok(())
+    }
+
+    /// The checkpoint last recorded (or resumed); empty when none.
+    pub fn last_checkpoint(&self) -> Result<String, C1zError> {
+        Ok(self.conn.query_row(
+            "SELECT sync_token FROM v1_sync_runs WHERE sync_id = ?1",
+            [&self.sync_id],
+            |r| r.get(0),
+        )?)
     }
 
     /// Caps the database at `max_bytes` (rounded down to whole pages, and never below what
@@ -470,6 +565,7 @@ impl C1zWriter {
             keep_dangling,
             mut size_limit,
             previous,
+            resumed,
         } = self;
         let finalizing = Instant::now();
         let ended_at = UnixTime::now().to_db_text();
@@ -493,58 +589,32 @@ impl C1zWriter {
         let copying = Instant::now();
         let (kept_syncs, dropped_syncs) = match &previous {
             Some(p) => {
+                let kept = p.kept().to_vec();
+                let dropped = p.total - kept.len() - usize::from(resumed);
                 tracing::info!(
-                    kept = p.kept.len(),
-                    dropped = p.dropped,
+                    kept = kept.len(),
+                    dropped,
                     "copying earlier syncs into the new c1z"
                 );
                 conn.query_row("PRAGMA max_page_count = 2147483646", [], |_| Ok(()))?;
-                history::carry_over(&conn, p, &sync_id)?;
-                (p.kept.clone(), p.dropped)
+                history::carry_over(&conn, &kept, &sync_id)?;
+                (kept, dropped)
             }
             None => (Vec::new(), 0),
         };
         let history_time = copying.elapsed();
         let committing = Instant::now();
-        conn.execute_batch("COMMIT")?;
-        if previous.is_some() {
-            conn.execute_batch("DETACH DATABASE prev")?;
-        }
-        conn.close().map_err(|(_, e)| e)?;
-        drop(previous);
-        let finalize_time = indexed + committing.elapsed();
+        let replaced = replace_target(conn, db_path, previous, &target, &dir)?;
+        let finalize_time = indexed + committing.elapsed() - replaced.compress_time;
         let dropped = settled.dropped;
         counts.resources = counts.resources.saturating_sub(dropped.resources);
         counts.entitlements = counts.entitlements.saturating_sub(dropped.entitlements);
         counts.grants = counts.grants.saturating_sub(dropped.grants);
-
-        let name = target.file_name().unwrap_or_default().to_string_lossy();
-        let (out, out_temp) = TempFile::beside(&dir, &name, ".c1z.tmp")?;
-        let compressing = Instant::now();
-        let db_bytes = write_c1z(db_path.path(), out, out_temp.path())?;
-        let compress_time = compressing.elapsed();
-        let out_path = out_temp.path();
-        if let Ok(meta) = std::fs::metadata(&target) {
-            // Keep the permissions of the file we replace (new files stay private, 0600).
-            let _ = std::fs::set_permissions(out_path, meta.permissions());
-        }
-        let file_bytes = std::fs::metadata(out_path)
-            .map_err(|e| C1zError::io("stat", out_path, e))?
-            .len();
-        out_temp
-            .persist(&target)
-            .map_err(|e| C1zError::io("rename the temp file over", &target, e))?;
-        // Make the rename itself durable. The target is already replaced, so a failure here
-        // is a warning: reporting the sync as failed would say the old file is still there.
-        if let Err(e) = File::open(&dir).and_then(|d| d.sync_all()) {
-            tracing::warn!(
-                folder = %dir.display(),
-                error = %e,
-                "the new c1z is in place, but its folder could not be synced to disk; \
-                 a power loss now could bring the previous file back"
-            );
-        }
-        drop(db_path);
+        let Replaced {
+            db_bytes,
+            file_bytes,
+            compress_time,
+        } = replaced;
         Ok(SyncSummary {
             sync_id,
             path: target,
@@ -565,6 +635,95 @@ impl C1zWriter {
             history_time,
         })
     }
+
+    /// Replaces the target with the earlier finished syncs and this one unfinished
+    /// (`ended_at` NULL, its last [`checkpoint`](Self::checkpoint) in `sync_token`), so
+    /// that the next run can resume it. Every object stays, dangling or not: the rest of
+    /// the sync may bring what they reference. The keep count is not applied: older syncs
+    /// are dropped only once a sync finishes.
+    pub fn save_unfinished(self) -> Result<SavedProgress, C1zError> {
+        let C1zWriter {
+            conn,
+            db_path,
+            target,
+            dir,
+            sync_id,
+            previous,
+            ..
+        } = self;
+        conn.query_row("PRAGMA max_page_count = 2147483646", [], |_| Ok(()))?;
+        conn.execute_batch(schema::DEFERRED_INDEXES)?;
+        let kept_syncs = match &previous {
+            Some(p) => {
+                history::carry_over(&conn, &p.finished, &sync_id)?;
+                p.finished.clone()
+            }
+            None => Vec::new(),
+        };
+        let replaced = replace_target(conn, db_path, previous, &target, &dir)?;
+        Ok(SavedProgress {
+            sync_id,
+            path: target,
+            file_bytes: replaced.file_bytes,
+            kept_syncs,
+        })
+    }
+}
+
+/// What [`replace_target`] did.
+struct Replaced {
+    db_bytes: u64,
+    file_bytes: u64,
+    compress_time: Duration,
+}
+
+/// Commits and closes the finished database, compresses it into a temp file next to the
+/// target, fsyncs it, renames it over the target and fsyncs the folder.
+fn replace_target(
+    conn: Connection,
+    db_path: TempFile,
+    previous: Option<Previous>,
+    target: &Path,
+    dir: &Path,
+) -> Result<Replaced, C1zError> {
+    conn.execute_batch("COMMIT")?;
+    if previous.is_some() {
+        conn.execute_batch("DETACH DATABASE prev")?;
+    }
+    conn.close().map_err(|(_, e)| e)?;
+    drop(previous);
+    let name = target.file_name().unwrap_or_default().to_string_lossy();
+    let (out, out_temp) = TempFile::beside(dir, &name, ".c1z.tmp")?;
+    let compressing = Instant::now();
+    let db_bytes = write_c1z(db_path.path(), out, out_temp.path())?;
+    let compress_time = compressing.elapsed();
+    let out_path = out_temp.path();
+    if let Ok(meta) = std::fs::metadata(target) {
+        // Keep the permissions of the file we replace (new files stay private, 0600).
+        let _ = std::fs::set_permissions(out_path, meta.permissions());
+    }
+    let file_bytes = std::fs::metadata(out_path)
+        .map_err(|e| C1zError::io("stat", out_path, e))?
+        .len();
+    out_temp
+        .persist(target)
+        .map_err(|e| C1zError::io("rename the temp file over", target, e))?;
+    // Make the rename itself durable. The target is already replaced, so a failure here
+    // is a warning: reporting the sync as failed would say the old file is still there.
+    if let Err(e) = File::open(dir).and_then(|d| d.sync_all()) {
+        tracing::warn!(
+            folder = %dir.display(),
+            error = %e,
+            "the new c1z is in place, but its folder could not be synced to disk; \
+             a power loss now could bring the previous file back"
+        );
+    }
+    drop(db_path);
+    Ok(Replaced {
+        db_bytes,
+        file_bytes,
+        compress_time,
+    })
 }
 
 impl SyncCounts {

@@ -30,7 +30,7 @@ use crate::runtime::{
     NOTION_COMPONENT,
 };
 use crate::sync::external::ExternalResources;
-use crate::sync::{PageEvent, SyncRun};
+use crate::sync::{PageEvent, SyncError, SyncRun};
 use crate::telemetry::OtelArgs;
 use clap_complete::Shell;
 
@@ -150,6 +150,11 @@ pub(crate) struct HostArgs {
     #[arg(long, env = "BATON_FRESH_HISTORY")]
     fresh_history: bool,
 
+    /// Start a new sync even when the c1z holds an unfinished one that this run would
+    /// resume (the unfinished one is dropped)
+    #[arg(long, env = "BATON_FRESH_SYNC")]
+    fresh_sync: bool,
+
     #[command(flatten)]
     provisioning: ProvisioningArgs,
 
@@ -173,9 +178,28 @@ fn per_second(raw: &str) -> Result<f64, String> {
 /// Entry point of the `baton-notion` binary.
 pub fn main() -> ExitCode {
     super::exit_cleanly_on_signal();
-    let code = match run(std::env::args_os().collect()) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
+    let result = run(std::env::args_os().collect());
+    let code = match (result, super::stopped_by_signal()) {
+        (result, Some(code)) => {
+            // A signal stopped the listing: one line says what the file now is.
+            match result {
+                Ok(()) => tracing::warn!(
+                    "interrupted after the sync finished; the new c1z file was written"
+                ),
+                Err(e) => match e.downcast_ref::<SyncError>() {
+                    Some(SyncError::Stopped { at, saved, .. }) => tracing::warn!(
+                        sync_id = %saved.sync_id,
+                        "interrupted in {at}; the progress is saved in {}, and the next sync \
+                         into it resumes there",
+                        saved.path.display()
+                    ),
+                    _ => tracing::warn!("interrupted; the c1z file was not changed"),
+                },
+            }
+            ExitCode::from(code)
+        }
+        (Ok(()), None) => ExitCode::SUCCESS,
+        (Err(e), None) => {
             logging::report_error(&e);
             ExitCode::FAILURE
         }
@@ -296,6 +320,8 @@ fn run(args: Vec<OsString>) -> anyhow::Result<()> {
         };
     }
     let mut instance = component.instantiate(policy)?;
+    // From here until the last call into the connector, a signal stops the run gracefully.
+    super::stop_listing_on_signal(Some(instance.canceller()));
     instance.configure(&metadata, &config)?;
     instance.validate()?;
 
@@ -320,6 +346,7 @@ fn run(args: Vec<OsString>) -> anyhow::Result<()> {
         fresh: host.fresh_history,
     };
     let mut sync = match SyncRun::with_history(&mut instance, &metadata, &host.file, &history) {
+        Ok(sync) if host.fresh_sync => sync.without_resume().with_observer(&mut observe),
         Ok(sync) => sync.with_observer(&mut observe),
         Err(e) => {
             trace.end(Err(&e));
@@ -330,7 +357,9 @@ fn run(args: Vec<OsString>) -> anyhow::Result<()> {
         let filter = host.external_resource_entitlement_id_filter.clone();
         sync = sync.with_external(ExternalResources::new(path, filter));
     }
-    let result = sync.run();
+    let listed = sync.list();
+    super::stop_listing_on_signal(None);
+    let result = listed.and_then(|listed| listed.finish());
     let on_terminal = progress.is_some();
     if let Some(p) = progress {
         p.finish();
@@ -344,8 +373,18 @@ fn run(args: Vec<OsString>) -> anyhow::Result<()> {
             "{summary}"
         );
     }
-    let report =
-        result.with_context(|| format!("sync failed; {} was not changed", host.file.display()))?;
+    let report = match result {
+        Ok(report) => report,
+        // It says itself what the file now holds.
+        Err(e @ SyncError::Stopped { .. }) => return Err(e.into()),
+        Err(e) => {
+            return Err(anyhow::Error::new(e).context(format!(
+                "sync failed; {} was not changed",
+                host.file.display()
+            )))
+        }
+    };
+
     let counts = &report.summary.counts;
     let size = std::fs::metadata(&report.summary.path).map_or(0, |m| m.len());
     if on_terminal {

@@ -48,6 +48,7 @@ pub use repeated::RepeatedWarning;
 pub use secrets::SECRET_PLACEHOLDER;
 pub use writes::{WriteRecord, DRY_RUN_HEADER};
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use wasmtime::component::{Component, HasSelf, Linker};
@@ -183,6 +184,7 @@ impl ConnectorComponent {
             bindings,
             pass_secrets,
             policy: kept,
+            config_identity: BTreeMap::new(),
             _ticker: self.ticker.clone(),
         })
     }
@@ -220,11 +222,21 @@ pub struct ConnectorInstance {
     pass_secrets: bool,
     /// The policy it runs under, for the limits that the sync engine enforces.
     policy: RunPolicy,
+    /// Set by [`configure`](Self::configure); see [`config_identity`](Self::config_identity).
+    config_identity: BTreeMap<String, String>,
     /// Keeps the epoch advancing while this instance lives.
     _ticker: Arc<Ticker>,
 }
 
 impl ConnectorInstance {
+    /// The configuration this instance was given, by field name, with each secret value
+    /// replaced by a fingerprint of it (`fingerprint:` and 16 hex digits). A sync records
+    /// it in its checkpoint, so that a later run resumes only a sync of the same setup.
+    /// Empty before [`configure`](Self::configure).
+    pub fn config_identity(&self) -> &BTreeMap<String, String> {
+        &self.config_identity
+    }
+
     /// The policy this instance was made with. The sync engine reads its
     /// bounds on what a run may produce ([`RunPolicy::max_pages_per_listing`],
     /// [`RunPolicy::max_objects`], [`RunPolicy::max_database_bytes`]) here.
@@ -249,6 +261,7 @@ impl ConnectorInstance {
         metadata: &ConnectorMetadata,
         values: &[ConfigValue],
     ) -> Result<(), RuntimeError> {
+        let values_given = values;
         let plan = secrets::plan(metadata, values, self.pass_secrets)
             .map_err(RuntimeError::InvalidConfig)?;
         if !metadata.read_only_posts.is_empty() {
@@ -266,7 +279,9 @@ impl ConnectorInstance {
             .hooks
             .configure(plan.credentials, metadata.read_only_posts.clone());
         let values = plan.guest_values;
-        self.call("configure", |c, s| c.call_configure(s, &values))
+        self.call("configure", |c, s| c.call_configure(s, &values))?;
+        self.config_identity = secrets::config_identity(metadata, values_given);
+        Ok(())
     }
 
     /// Asks the connector to check its configuration against the upstream.

@@ -38,6 +38,40 @@ impl fmt::Debug for BoundCredential {
     }
 }
 
+/// The configuration as a run's identity: which connector setup produced a sync, so that
+/// a later run knows whether it may resume it. Secret values are kept only as a
+/// fingerprint: the first 64 bits of a SHA-256 over a fixed label, the field name and the
+/// value. That tells a changed token apart without holding anything that could be used as
+/// one (and 64 bits of a hash of a high-entropy token reveal nothing usable).
+pub(crate) fn config_identity(
+    metadata: &ConnectorMetadata,
+    values: &[ConfigValue],
+) -> std::collections::BTreeMap<String, String> {
+    use sha2::{Digest, Sha256};
+    values
+        .iter()
+        .map(|v| {
+            let secret = metadata
+                .config_fields
+                .iter()
+                .any(|f| f.name == v.name && f.secret);
+            let value = if secret {
+                let digest = Sha256::new()
+                    .chain_update(b"baton-host config fingerprint\0")
+                    .chain_update(v.name.as_bytes())
+                    .chain_update([0])
+                    .chain_update(v.value.as_bytes())
+                    .finalize();
+                let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+                format!("fingerprint:{hex}")
+            } else {
+                v.value.clone()
+            };
+            (v.name.clone(), value)
+        })
+        .collect()
+}
+
 /// The configuration split between the component and the host.
 #[derive(Debug)]
 pub(crate) struct SecretPlan {

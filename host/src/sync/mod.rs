@@ -13,7 +13,14 @@
 //! writer; reaching one stops the sync with [`SyncError::Limit`]. Objects that reference
 //! objects missing from the sync are dropped when the writer finishes, and reported in
 //! one warning.
+//!
+//! After every page the engine also queues a [`Checkpoint`] behind it. When the connector
+//! fails part-way (an upstream error, a deadline, a cancellation), the pages written so far
+//! are saved as an unfinished sync with that checkpoint ([`SyncError::Stopped`]), and the
+//! next run into the same file resumes it under the same sync id, asking for no page it
+//! already wrote.
 
+pub mod checkpoint;
 pub mod encode;
 pub mod external;
 mod page_writer;
@@ -24,8 +31,10 @@ use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::time::{Duration, Instant};
 
 use crate::bindings::types::{ConnectorMetadata, Page, ResourceId};
-use crate::c1z::{proto, C1zError, C1zWriter, Dropped, History, SyncSummary};
+use crate::c1z::timestamp::UnixTime;
+use crate::c1z::{proto, C1zError, C1zWriter, Dropped, History, SavedProgress, SyncSummary};
 use crate::runtime::{ConnectorInstance, Limit, RunPolicy, RuntimeError};
+use checkpoint::{Checkpoint, Drain, DrainListing, Position, SyncOwner};
 use external::ExternalResources;
 use page_writer::{Done, Job, PageWriter, QueuedPage, WrittenPage, QUEUE_PAGES};
 
@@ -53,6 +62,23 @@ pub enum SyncError {
         /// `entitlements of group:g1` or `grants of group:g1`.
         listing: Option<String>,
     },
+    /// The connector failed part-way (`cause`: an upstream error, a deadline or a
+    /// cancellation), after at least one page. What was written is saved in the target
+    /// as an unfinished sync with its checkpoint, beside the earlier finished syncs; the
+    /// next sync into the target resumes it.
+    #[error(
+        "{cause}; the sync stopped in {at}, and its progress is saved in {}: the next sync \
+         into it resumes there",
+        saved.path.display()
+    )]
+    Stopped {
+        /// Why it stopped.
+        cause: Box<SyncError>,
+        /// Where ([`Checkpoint::describe`]).
+        at: String,
+        /// What was saved.
+        saved: SavedProgress,
+    },
     /// The `--external-resource-c1z` file could not be read, or does not hold what was asked.
     #[error("external resource c1z {}: {message}", path.display())]
     External {
@@ -61,6 +87,25 @@ pub enum SyncError {
         /// What went wrong.
         message: String,
     },
+}
+
+impl SyncError {
+    /// Whether the sync may be resumed after this error: the connector failed upstream,
+    /// hit a deadline or was cancelled. A broken contract, a sandbox breach or a bound on
+    /// what a run may produce would only happen again.
+    fn is_resumable(&self) -> bool {
+        matches!(
+            self,
+            SyncError::Runtime(
+                RuntimeError::Connector { .. }
+                    | RuntimeError::Cancelled { .. }
+                    | RuntimeError::Limit {
+                        limit: Limit::CallTime { .. } | Limit::RunTime { .. },
+                        ..
+                    }
+            )
+        )
+    }
 }
 
 impl From<C1zError> for SyncError {
@@ -125,7 +170,8 @@ pub struct PageEvent<'a> {
 }
 
 /// Counters for one resource type.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct TypeStats {
     /// Pages received from the connector.
     pub pages: u64,
@@ -151,6 +197,9 @@ pub struct SyncReport {
     pub per_type: Vec<(String, TypeStats)>,
     /// Wall time of the whole run.
     pub elapsed: Duration,
+    /// Where the run resumed an unfinished sync of the target ([`Checkpoint::describe`]);
+    /// `None` for a new sync.
+    pub resumed_at: Option<String>,
 }
 
 /// One sync of one connector instance into one target file.
@@ -161,6 +210,7 @@ pub struct SyncRun<'a> {
     resource_types: HashMap<String, proto::ResourceType>,
     observer: Option<&'a mut dyn FnMut(&PageEvent<'_>)>,
     external: Option<ExternalResources>,
+    resume: bool,
 }
 
 impl<'a> SyncRun<'a> {
@@ -197,7 +247,15 @@ impl<'a> SyncRun<'a> {
             resource_types,
             observer: None,
             external: None,
+            resume: true,
         })
+    }
+
+    /// Starts a new sync even when the target holds an unfinished one this run could
+    /// resume; the unfinished one is dropped (with a warning) when the new one is saved.
+    pub fn without_resume(mut self) -> Self {
+        self.resume = false;
+        self
     }
 
     /// Calls `observer` after every page is written (for progress bars and tracing).
@@ -212,11 +270,19 @@ impl<'a> SyncRun<'a> {
         self
     }
 
-    /// Runs the sync to the end and replaces the target file.
+    /// Runs the sync to the end and replaces the target file: [`list`](Self::list), then
+    /// [`ListedSync::finish`].
+    pub fn run(self) -> Result<SyncReport, SyncError> {
+        self.list()?.finish()
+    }
+
+    /// Drives the connector through every listing into the database; the last call into
+    /// the connector is made here. A resumable failure after at least one page saves the
+    /// progress into the target ([`SyncError::Stopped`]).
     ///
     /// The connector is driven on this thread while a [`PageWriter`] thread
     /// encodes and stores the pages behind a queue of [`QUEUE_PAGES`].
-    pub fn run(self) -> Result<SyncReport, SyncError> {
+    pub fn list(self) -> Result<ListedSync, SyncError> {
         let started = Instant::now();
         let SyncRun {
             instance,
@@ -225,15 +291,30 @@ impl<'a> SyncRun<'a> {
             resource_types,
             observer,
             external,
+            resume,
         } = self;
         // Opened first, so a bad external file fails before any request is made.
         let external = external.as_ref().map(|e| e.open()).transpose()?;
-        for rt in &metadata.resource_types {
-            writer.put_resource_type(&resource_types[&rt.id])?;
+        let owner = SyncOwner::of(metadata, instance.config_identity());
+        let (start, resumed) = resume_point(&mut writer, resume, owner, metadata)?;
+        let resumed_at = resumed.then(|| start.describe());
+        if !resumed {
+            for rt in &metadata.resource_types {
+                writer.put_resource_type(&resource_types[&rt.id])?;
+            }
         }
+        let per_type: Vec<(String, TypeStats)> = metadata
+            .resource_types
+            .iter()
+            .map(|rt| {
+                let stats = start.written.get(&rt.id).cloned().unwrap_or_default();
+                (rt.id.clone(), stats)
+            })
+            .collect();
         let page_writer = PageWriter {
             writer,
             resource_types,
+            written: start.written.clone(),
         };
         let (queue, jobs) = mpsc::sync_channel(QUEUE_PAGES);
         let (done_tx, done) = mpsc::channel();
@@ -252,17 +333,16 @@ impl<'a> SyncRun<'a> {
             let mut engine = Engine {
                 instance,
                 bounds,
-                objects: 0,
                 queue: Some(queue),
                 done,
                 observer,
-                per_type: metadata
-                    .resource_types
-                    .iter()
-                    .map(|rt| (rt.id.clone(), TypeStats::default()))
-                    .collect(),
+                per_type,
+                checkpoint: start,
+                pages_this_run: 0,
             };
-            let listed = engine.list_all(metadata);
+            let listed = engine
+                .list_all(metadata)
+                .map_err(|e| (e, engine.progress()));
             // Closing the queue lets the writer finish what is queued and stop.
             engine.queue = None;
             let written = writing
@@ -272,8 +352,40 @@ impl<'a> SyncRun<'a> {
             (listed, written, engine.per_type)
         });
         // The writer's error explains a refused hand-over; otherwise the connector's comes first.
-        let mut writer = written?;
-        listed?;
+        let writer = written?;
+        if let Err((e, progress)) = listed {
+            return Err(save_progress(writer, e, progress));
+        }
+        Ok(ListedSync {
+            writer,
+            external,
+            per_type,
+            started,
+            resumed_at,
+        })
+    }
+}
+
+/// A sync whose listings are all written ([`SyncRun::list`]); what is left makes no call
+/// into the connector.
+pub struct ListedSync {
+    writer: C1zWriter,
+    external: Option<external::ExternalSource>,
+    per_type: Vec<(String, TypeStats)>,
+    started: Instant,
+    resumed_at: Option<String>,
+}
+
+impl ListedSync {
+    /// Imports the external resources, finishes the c1z and replaces the target with it.
+    pub fn finish(self) -> Result<SyncReport, SyncError> {
+        let ListedSync {
+            mut writer,
+            external,
+            per_type,
+            started,
+            resumed_at,
+        } = self;
         // After the listings: the writer keeps the first copy of an id, so the synced copy
         // of an object also in the external file wins, as the README promises.
         if let Some(external) = external {
@@ -285,7 +397,71 @@ impl<'a> SyncRun<'a> {
             summary,
             per_type,
             elapsed: started.elapsed(),
+            resumed_at,
         })
+    }
+}
+
+/// Where a sync starts: the checkpoint of the target's unfinished sync when it may be
+/// resumed (then the writer continues it, and this says `true`), else the start. An unfinished sync that is not resumed is dropped, with a warning that
+/// says why.
+fn resume_point(
+    writer: &mut C1zWriter,
+    resume: bool,
+    owner: SyncOwner,
+    metadata: &ConnectorMetadata,
+) -> Result<(Checkpoint, bool), SyncError> {
+    let Some(unfinished) = writer.unfinished() else {
+        return Ok((Checkpoint::start(owner), false));
+    };
+    let sync_id = unfinished.sync_id.clone();
+    let verdict = if resume {
+        Checkpoint::resumable(unfinished, &owner, metadata, UnixTime::now())
+    } else {
+        Err("a fresh sync was asked for (--fresh-sync)".to_string())
+    };
+    match verdict {
+        Ok(checkpoint) => {
+            tracing::info!(
+                sync_id = %sync_id,
+                started_at = %unfinished.started_at,
+                "resuming the unfinished sync {sync_id} at {}",
+                checkpoint.describe()
+            );
+            let duplicates = checkpoint.written.values().map(|s| s.duplicates).sum();
+            writer.resume_unfinished(duplicates)?;
+            Ok((checkpoint, true))
+        }
+        Err(why) => {
+            tracing::warn!(
+                sync_id = %sync_id,
+                "dropping the unfinished sync {sync_id} in the c1z: {why}; starting a new sync"
+            );
+            Ok((Checkpoint::start(owner), false))
+        }
+    }
+}
+
+/// Saves what the sync wrote when it stopped on an error it may be resumed after, and
+/// returns the error to report: [`SyncError::Stopped`] once saved, else `error` (the
+/// target then stays as it was).
+fn save_progress(writer: C1zWriter, error: SyncError, progress: Option<String>) -> SyncError {
+    let Some(at) = progress.filter(|_| error.is_resumable()) else {
+        return error;
+    };
+    match writer.save_unfinished() {
+        Ok(saved) => {
+            tracing::debug!(sync_id = %saved.sync_id, "saved the unfinished sync");
+            SyncError::Stopped {
+                cause: Box::new(error),
+                at,
+                saved,
+            }
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "the sync's progress could not be saved");
+            error
+        }
     }
 }
 
@@ -341,8 +517,11 @@ impl Bounds {
 struct Engine<'a, 'o> {
     instance: &'a mut ConnectorInstance,
     bounds: Bounds,
-    /// Objects the connector returned so far, repeats included.
-    objects: u64,
+    /// Where the sync stands; its `objects` counts what the connector returned so far,
+    /// repeats included.
+    checkpoint: Checkpoint,
+    /// Pages queued by this run (not those of a resumed run before it).
+    pages_this_run: u64,
     /// `None` once closed.
     queue: Option<SyncSender<Job>>,
     done: Receiver<Done>,
@@ -353,29 +532,64 @@ struct Engine<'a, 'o> {
 impl Engine<'_, '_> {
     fn list_all(&mut self, metadata: &ConnectorMetadata) -> Result<(), SyncError> {
         for rt in &metadata.resource_types {
+            if self.checkpoint.done.contains(&rt.id) {
+                continue;
+            }
+            let at = match self.checkpoint.at.take() {
+                Some(at) if at.resource_type == rt.id => at,
+                _ => Position::start(&rt.id),
+            };
             let per_resource = !rt.inline_listing;
+            self.checkpoint.at = Some(at);
             self.sync_type(
                 &rt.id,
                 per_resource && !rt.skip_entitlements,
                 per_resource && !rt.skip_grants,
             )?;
+            self.checkpoint.at = None;
+            self.checkpoint.done.push(rt.id.clone());
+            self.hand_over(Job::Checkpoint(Box::new(self.checkpoint.clone())))?;
             self.hand_over(Job::TypeListed(rt.id.clone()))?;
         }
         Ok(())
     }
 
+    /// Where the sync stands when this run has queued at least one page; `None` before.
+    fn progress(&self) -> Option<String> {
+        (self.pages_this_run > 0).then(|| self.checkpoint.describe())
+    }
+
+    fn position(&mut self) -> &mut Position {
+        self.checkpoint
+            .at
+            .as_mut()
+            .expect("set while a type is listed")
+    }
+
+    /// Lists a resource type from where `checkpoint.at` stands to its end: the per-resource
+    /// listings of the last page's resources first, then the next page of resources.
     fn sync_type(
         &mut self,
         resource_type: &str,
         list_entitlements: bool,
         list_grants: bool,
     ) -> Result<(), SyncError> {
-        let mut token = String::new();
-        let mut pages = 0;
+        if !list_entitlements && !list_grants {
+            self.position().pending.clear();
+        }
         loop {
+            while let Some(id) = self.position().first_pending() {
+                self.drain(resource_type, &id, list_entitlements, list_grants)?;
+            }
+            let Some(token) = self.position().next.clone() else {
+                return Ok(());
+            };
+            let pages = self.position().pages;
+            if pages > 0 {
+                self.check_pages(pages, || format!("resource type {resource_type}"))?;
+            }
             let called_at = Instant::now();
             let mut page = self.instance.list_resources(resource_type, None, &token)?;
-            pages += 1;
             let call = called_at.elapsed();
             for r in &page.resources {
                 if r.id.resource_type != resource_type {
@@ -385,68 +599,85 @@ impl Engine<'_, '_> {
                     )));
                 }
             }
-            let ids: Vec<ResourceId> = if list_entitlements || list_grants {
-                page.resources.iter().map(|r| r.id.clone()).collect()
-            } else {
-                Vec::new()
-            };
-            let next = page.next_page_token.take();
+            let next = next_token(&token, page.next_page_token.take(), "list-resources")?;
+            let position = self.position();
+            position.pages += 1;
+            position.next = next;
+            if list_entitlements || list_grants {
+                position.pending = page
+                    .resources
+                    .iter()
+                    .map(|r| (r.id.resource_type.clone(), r.id.resource.clone()))
+                    .collect();
+            }
             self.queue_page(resource_type, Listing::Resources, page, called_at, call)?;
-            for id in &ids {
-                if list_entitlements {
-                    self.drain(resource_type, id, Listing::Entitlements)?;
-                }
-                if list_grants {
-                    self.drain(resource_type, id, Listing::Grants)?;
-                }
-            }
-            match next_token(&token, next, "list-resources")? {
-                Some(t) => {
-                    self.check_pages(pages, || format!("resource type {resource_type}"))?;
-                    token = t;
-                }
-                None => return Ok(()),
-            }
         }
     }
 
-    /// Pages a per-resource listing to its end.
+    /// Pages the per-resource listings of `id`, the first pending resource, from where
+    /// they stand to their end, and takes it off the pending list.
     fn drain(
         &mut self,
         resource_type: &str,
         id: &ResourceId,
-        listing: Listing,
+        list_entitlements: bool,
+        list_grants: bool,
     ) -> Result<(), SyncError> {
-        let mut token = String::new();
-        let mut pages = 0;
         loop {
-            let called_at = Instant::now();
-            let mut page = match listing {
-                Listing::Entitlements => self.instance.list_entitlements(id, &token)?,
-                _ => self.instance.list_grants(id, &token)?,
-            };
-            pages += 1;
-            let call = called_at.elapsed();
-            let next = page.next_page_token.take();
-            self.queue_page(resource_type, listing, page, called_at, call)?;
-            let call = if listing == Listing::Entitlements {
-                "list-entitlements"
-            } else {
-                "list-grants"
-            };
-            match next_token(&token, next, call)? {
-                Some(t) => {
-                    self.check_pages(pages, || {
-                        let what = if listing == Listing::Entitlements {
-                            "entitlements"
-                        } else {
-                            "grants"
-                        };
-                        format!("{what} of {}:{}", id.resource_type, id.resource)
-                    })?;
-                    token = t;
+            let drain = self.position().drain.clone().unwrap_or(Drain {
+                listing: if list_entitlements {
+                    DrainListing::Entitlements
+                } else {
+                    DrainListing::Grants
+                },
+                token: String::new(),
+                pages: 0,
+            });
+            let (listing, call_name, what) = match drain.listing {
+                DrainListing::Entitlements => {
+                    (Listing::Entitlements, "list-entitlements", "entitlements")
                 }
-                None => return Ok(()),
+                DrainListing::Grants => (Listing::Grants, "list-grants", "grants"),
+            };
+            if drain.pages > 0 {
+                self.check_pages(drain.pages, || {
+                    format!("{what} of {}:{}", id.resource_type, id.resource)
+                })?;
+            }
+            let called_at = Instant::now();
+            let mut page = match drain.listing {
+                DrainListing::Entitlements => self.instance.list_entitlements(id, &drain.token)?,
+                DrainListing::Grants => self.instance.list_grants(id, &drain.token)?,
+            };
+            let call = called_at.elapsed();
+            let next = next_token(&drain.token, page.next_page_token.take(), call_name)?;
+            let position = self.position();
+            let finished = match next {
+                Some(token) => {
+                    position.drain = Some(Drain {
+                        token,
+                        pages: drain.pages + 1,
+                        ..drain
+                    });
+                    false
+                }
+                None if drain.listing == DrainListing::Entitlements && list_grants => {
+                    position.drain = Some(Drain {
+                        listing: DrainListing::Grants,
+                        token: String::new(),
+                        pages: 0,
+                    });
+                    false
+                }
+                None => {
+                    position.drain = None;
+                    position.pending.remove(0);
+                    true
+                }
+            };
+            self.queue_page(resource_type, listing, page, called_at, call)?;
+            if finished {
+                return Ok(());
             }
         }
     }
@@ -475,8 +706,8 @@ impl Engine<'_, '_> {
     ) -> Result<(), SyncError> {
         // Counted before the page is written: the page that would pass the limit is not.
         let items = page.resources.len() + page.entitlements.len() + page.grants.len();
-        self.objects = self.objects.saturating_add(items as u64);
-        if self.objects > self.bounds.objects {
+        self.checkpoint.objects = self.checkpoint.objects.saturating_add(items as u64);
+        if self.checkpoint.objects > self.bounds.objects {
             return Err(SyncError::Limit {
                 limit: Limit::Objects {
                     objects: self.bounds.objects,
@@ -491,6 +722,9 @@ impl Engine<'_, '_> {
             called_at,
             call,
         }))?;
+        self.pages_this_run += 1;
+        // Behind its page, so the writer records it once the page is stored.
+        self.hand_over(Job::Checkpoint(Box::new(self.checkpoint.clone())))?;
         self.report_written(false);
         Ok(())
     }

@@ -4,11 +4,12 @@
 //! encodes and inserts page *n* while the connector fetches and parses page
 //! *n + 1*; the queue bound keeps memory flat whatever the tenant size.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::mpsc::{Receiver, Sender};
 use std::time::{Duration, Instant};
 
-use super::{encode, Listing, SyncError};
+use super::checkpoint::Checkpoint;
+use super::{encode, Listing, SyncError, TypeStats};
 use crate::bindings::types::{Page, ResourceRecord};
 use crate::c1z::{proto, C1zWriter};
 
@@ -32,6 +33,9 @@ pub(super) enum Job {
     Page(QueuedPage),
     /// Every page of this resource type was queued; echoed back as [`Done::Type`].
     TypeListed(String),
+    /// The sync's checkpoint once the pages queued before it are written; the writer
+    /// fills in what was written.
+    Checkpoint(Box<Checkpoint>),
 }
 
 /// What the writer reports back, in queue order.
@@ -68,6 +72,8 @@ pub(super) struct PageCounts {
 pub(super) struct PageWriter {
     pub writer: C1zWriter,
     pub resource_types: HashMap<String, proto::ResourceType>,
+    /// What was written per resource type, a resumed sync's earlier runs included.
+    pub written: BTreeMap<String, TypeStats>,
 }
 
 impl PageWriter {
@@ -76,6 +82,11 @@ impl PageWriter {
     /// the engine's next hand-over fails and it asks for this result.
     pub fn run(mut self, queue: Receiver<Job>, done: Sender<Done>) -> Result<C1zWriter, SyncError> {
         for job in queue {
+            if let Job::Checkpoint(mut checkpoint) = job {
+                checkpoint.written = self.written.clone();
+                self.writer.checkpoint(&checkpoint.to_token())?;
+                continue;
+            }
             // A closed `done` means the engine failed and no longer listens.
             let _ = done.send(match job {
                 Job::Page(queued) => {
@@ -83,6 +94,18 @@ impl PageWriter {
                     let page = &queued.page;
                     let items = page.resources.len() + page.entitlements.len() + page.grants.len();
                     let counts = self.write(page)?;
+                    let tally = self
+                        .written
+                        .entry(queued.resource_type.clone())
+                        .or_default();
+                    tally.pages += 1;
+                    tally.resources += counts.resources;
+                    tally.entitlements += counts.entitlements;
+                    tally.grants += counts.grants;
+                    tally.duplicates += counts.duplicates;
+                    if queued.listing == Listing::Resources && page.total_estimate.is_some() {
+                        tally.total_estimate = page.total_estimate;
+                    }
                     Done::Page(WrittenPage {
                         resource_type: queued.resource_type,
                         listing: queued.listing,
@@ -95,6 +118,7 @@ impl PageWriter {
                     })
                 }
                 Job::TypeListed(resource_type) => Done::Type(resource_type),
+                Job::Checkpoint(_) => unreachable!("handled above"),
             });
         }
         Ok(self.writer)
