@@ -257,7 +257,7 @@ mod tests {
     use crate::bindings::types::ResourceType;
 
     fn metadata() -> ConnectorMetadata {
-        let mut m = ConnectorMetadata::empty();
+        let mut m = ConnectorMetadata::empty("baton-test");
         m.name = "baton-test".into();
         m.version = "1.0.0".into();
         m.resource_types = vec![ResourceType {
