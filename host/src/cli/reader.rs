@@ -132,6 +132,8 @@ pub(crate) fn execute(cli: &Cli, out: impl Write) -> Result<()> {
             let sync = reader.select_sync(explicit).context("--sync-id")?;
             if !sync.is_finished() {
                 warn_unfinished(&reader, &sync, explicit.is_some());
+            } else if explicit.is_none() {
+                note_later_unfinished(&reader, &sync);
             }
             let mut look = Lookups::new(&reader, &sync);
             list(listing, format, &mut look, &mut out)?;
@@ -288,6 +290,28 @@ fn warn_unfinished(reader: &C1zReader, sync: &SyncRun, explicit: bool) {
         sync.sync_type,
         shown_time(sync)
     );
+}
+
+/// Warns that the file also holds an unfinished sync started after `shown`, the newest
+/// finished one: a sync that stopped part-way and saved its progress, which the next sync
+/// into the file resumes (or drops). Its data is not shown.
+fn note_later_unfinished(reader: &C1zReader, shown: &SyncRun) {
+    let Ok(runs) = reader.syncs() else { return };
+    let later = runs
+        .iter()
+        .filter(|r| !r.is_finished() && r.started_at > shown.started_at)
+        .max_by(|a, b| a.started_at.cmp(&b.started_at));
+    if let Some(unfinished) = later {
+        eprintln!(
+            "warning: {} also holds an unfinished sync {} (started {}), not shown here: this \
+             shows the newest finished sync {}; the next sync into the file resumes or drops \
+             the unfinished one",
+            reader.path().display(),
+            unfinished.sync_id,
+            shown_time(unfinished),
+            shown.sync_id
+        );
+    }
 }
 
 fn shown_time(sync: &SyncRun) -> String {

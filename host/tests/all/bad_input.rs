@@ -147,6 +147,7 @@ fn notion_cases() -> Vec<Case> {
         case("keep-sync-count", "two"),
         boolean("skip-cleanup"),
         boolean("fresh-history"),
+        boolean("fresh-sync"),
         case("scim-token", ""),
         case("base-url", "ftp://example.com"),
     ]

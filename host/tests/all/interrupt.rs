@@ -3,7 +3,8 @@
 //! behind (at once for SIGINT/SIGTERM, by the next run for SIGKILL).
 //!
 //! Kill points, in the order a sync reaches them: while a list page is being
-//! fetched; while the temp database is finished (dangling-reference check,
+//! fetched (SIGINT and SIGTERM then stop the listing and save its progress when a page
+//! was written, see `resume.rs`); while the temp database is finished (dangling-reference check,
 //! lookup indexes, commit); while the earlier syncs kept in the file are
 //! copied from the decompressed previous file (which is also the cleanup: the
 //! syncs beyond the keep count are the ones not copied); while it is compressed into the `.c1z.tmp` file;
@@ -721,20 +722,20 @@ fn run_finished(log: &[Value]) -> bool {
             .any(|v| v["level"] == "WARN" || v["level"] == "ERROR")
 }
 
-/// Starts a sync whose list pages (after the first) take seconds each, and
-/// waits until it is writing its temp database.
-fn start_slow_sync(server: &TestServer, target: &Path) -> Run {
+/// Starts a sync whose list pages from the `slow_from`th (1-based) on take seconds each,
+/// and waits until it is writing its temp database and waiting for that page.
+fn start_slow_sync(server: &TestServer, target: &Path, slow_from: u64) -> Run {
     let next = server.request_count() as u64 + 1;
-    // Validation and the first page are quick; every later page is slow.
+    // Validation is request `next`; page k is request `next + k`.
     server.add_fault(FaultRule {
         fault: Fault::Delay(Duration::from_secs(3)),
-        first_request: next + 2,
+        first_request: next + slow_from,
         count: None,
     });
     let run = Run::start(server, target);
     let dir = target.parent().unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);
-    while temp_files(dir).is_empty() || (server.request_count() as u64) < next + 2 {
+    while temp_files(dir).is_empty() || (server.request_count() as u64) < next + slow_from {
         assert!(Instant::now() < deadline, "the sync never started writing");
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -742,7 +743,7 @@ fn start_slow_sync(server: &TestServer, target: &Path) -> Run {
 }
 
 #[test]
-fn sigint_and_sigterm_leave_the_previous_file_and_no_temp_files() {
+fn sigint_and_sigterm_before_the_first_page_leave_the_previous_file_and_no_temp_files() {
     for sig in [Sig::Int, Sig::Term] {
         let server = server(250, 5);
         let dir = tempfile::tempdir().unwrap();
@@ -750,7 +751,7 @@ fn sigint_and_sigterm_leave_the_previous_file_and_no_temp_files() {
         sync_into(&server, &target).unwrap();
         let before = std::fs::read(&target).unwrap();
 
-        let run = start_slow_sync(&server, &target);
+        let run = start_slow_sync(&server, &target, 1);
         run.signal(sig);
         let (status, log) = run.wait();
         assert_signalled(sig, status, &log, NOT_CHANGED);
@@ -769,6 +770,54 @@ fn sigint_and_sigterm_leave_the_previous_file_and_no_temp_files() {
     }
 }
 
+/// SIGINT or SIGTERM while a later page is fetched stops the listing at once (the page
+/// takes seconds), saves the pages written as an unfinished sync beside the previous one,
+/// and the next run resumes it to the end.
+#[test]
+fn sigint_and_sigterm_while_listing_save_the_progress_for_the_next_run() {
+    for sig in [Sig::Int, Sig::Term] {
+        let server = server(250, 5);
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("sync.c1z");
+        let first = sync_into(&server, &target).unwrap().summary.sync_id;
+
+        let run = start_slow_sync(&server, &target, 2);
+        let signalled = Instant::now();
+        run.signal(sig);
+        let (status, log) = run.wait();
+        assert!(
+            signalled.elapsed() < Duration::from_secs(2),
+            "{}: stopped without waiting for the slow page",
+            sig.name()
+        );
+        let target_name = target.display().to_string();
+        let saved = format!(
+            "interrupted in resource type user, after page 1 of its listing; the progress is \
+             saved in {target_name}, and the next sync into it resumes there"
+        );
+        assert_signalled(sig, status, &log, &saved);
+        assert_eq!(
+            temp_files(dir.path()),
+            Vec::<String>::new(),
+            "{}: no temp files",
+            sig.name()
+        );
+        let reader = C1zReader::open(&target).unwrap();
+        let syncs = reader.syncs().unwrap();
+        assert_eq!(syncs.len(), 2, "{syncs:?}");
+        assert!(syncs[0].sync_id == first && syncs[0].is_finished());
+        assert!(!syncs[1].is_finished());
+        let unfinished = syncs[1].sync_id.clone();
+        drop(reader);
+        c1z_check(&target, false);
+
+        server.clear_faults();
+        let report = sync_into(&server, &target).unwrap();
+        assert_eq!(report.summary.sync_id, unfinished, "{}", sig.name());
+        c1z_check(&target, false);
+    }
+}
+
 #[test]
 fn after_sigkill_the_next_run_removes_the_leftovers() {
     let server = server(250, 5);
@@ -777,7 +826,7 @@ fn after_sigkill_the_next_run_removes_the_leftovers() {
     sync_into(&server, &target).unwrap();
     let before = std::fs::read(&target).unwrap();
 
-    let run = start_slow_sync(&server, &target);
+    let run = start_slow_sync(&server, &target, 2);
     run.signal(Sig::Kill);
     let pid = run.pid();
     let (status, log) = run.wait();

@@ -16,6 +16,7 @@ mod reader_diff;
 mod reader_help;
 mod reader_principals;
 mod reliability;
+mod resume;
 mod sandbox;
 mod sync;
 mod telemetry;
@@ -45,16 +46,26 @@ pub fn server(users: usize, groups: usize) -> TestServer {
 
 /// A configured instance of the embedded Notion component pointed at `base_url`.
 pub fn notion(base_url: &str, token: &str) -> (ConnectorInstance, ConnectorMetadata) {
+    notion_with(base_url, token, |_| {})
+}
+
+/// Like [`notion`], with the run policy changed by `tune`.
+pub fn notion_with(
+    base_url: &str,
+    token: &str,
+    tune: impl FnOnce(&mut RunPolicy),
+) -> (ConnectorInstance, ConnectorMetadata) {
     let runtime = Runtime::new().expect("runtime");
     let component = runtime
         .load(NOTION_COMPONENT)
         .expect("embedded component loads");
-    let policy = RunPolicy {
+    let mut policy = RunPolicy {
         egress: EgressPolicy {
             allowed: vec![Origin::of_url(base_url).unwrap()],
         },
         ..Default::default()
     };
+    tune(&mut policy);
     let mut instance = component.instantiate(policy).expect("instantiates");
     let metadata = instance.metadata().expect("metadata");
     let config = vec![

@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use baton_host::c1z::proto::{user_trait, GroupTrait, RoleTrait, UserTrait};
 use baton_host::c1z::{C1zReader, EntitlementFilter, GrantFilter, ResourceFilter};
+use baton_host::sync::SyncError;
 use notion_scim_test_server::{Fault, FaultRule};
 use serde_json::Value;
 
@@ -196,35 +197,63 @@ fn full_sync_writes_every_resource_entitlement_and_grant() {
 }
 
 #[test]
-fn a_server_that_dies_mid_sync_leaves_the_previous_file_byte_identical() {
+fn a_server_that_dies_mid_sync_leaves_the_previous_sync_intact() {
     let server = server(250, 5);
     let dir = tempfile::tempdir().unwrap();
     let target = dir.path().join("sync.c1z");
-    sync_into(&server, &target).expect("first sync succeeds");
+    let first = sync_into(&server, &target).expect("first sync succeeds");
     let before = std::fs::read(&target).unwrap();
+    let leftovers = || -> Vec<String> {
+        std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect()
+    };
+
+    // Validation succeeds; then the server is gone before the first page.
+    let next = server.request_count() as u64 + 1;
+    server.add_fault(FaultRule {
+        fault: Fault::Drop,
+        first_request: next + 1,
+        count: None,
+    });
+    let err = sync_into(&server, &target).expect_err("the second sync fails");
+    let message = format!("{err:#}");
+    assert!(message.contains("list-resources"), "{message}");
+    assert!(!matches!(err, SyncError::Stopped { .. }), "{message}");
+    assert_eq!(
+        std::fs::read(&target).unwrap(),
+        before,
+        "with nothing written, the previous c1z is unchanged"
+    );
+    assert_eq!(
+        leftovers(),
+        ["sync.c1z"],
+        "no temporary files are left behind"
+    );
 
     // Validation and the first page of users succeed; then the server is gone.
+    server.clear_faults();
     let next = server.request_count() as u64 + 1;
     server.add_fault(FaultRule {
         fault: Fault::Drop,
         first_request: next + 2,
         count: None,
     });
-    let err = sync_into(&server, &target).expect_err("the second sync fails");
-    let message = format!("{err:#}");
-    assert!(message.contains("list-resources"), "{message}");
-
-    assert_eq!(
-        std::fs::read(&target).unwrap(),
-        before,
-        "the previous c1z is unchanged"
+    let err = sync_into(&server, &target).expect_err("the third sync fails");
+    assert!(
+        matches!(err, SyncError::Stopped { .. }),
+        "the page written is saved: {err:#}"
     );
-    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
+    let reader = C1zReader::open(&target).unwrap();
+    let newest = reader.latest_finished_sync().unwrap().unwrap();
     assert_eq!(
-        leftovers,
+        newest.sync_id, first.summary.sync_id,
+        "the previous sync is still the newest finished one"
+    );
+    assert_eq!(reader.syncs().unwrap().len(), 2);
+    assert_eq!(
+        leftovers(),
         ["sync.c1z"],
         "no temporary files are left behind"
     );

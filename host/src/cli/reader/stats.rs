@@ -1,7 +1,7 @@
 //! `baton stats`: object counts of one sync, as Go's `stats` prints them.
 
 use super::args::Format;
-use super::{json, shown_time, table, warn_unfinished};
+use super::{json, note_later_unfinished, shown_time, table, warn_unfinished};
 use crate::c1z::C1zReader;
 use anyhow::{anyhow, Context, Result};
 use std::collections::BTreeMap;
@@ -24,6 +24,8 @@ pub fn stats(
     };
     if !sync.is_finished() {
         warn_unfinished(reader, &sync, true);
+    } else if sync_id.is_none() {
+        note_later_unfinished(reader, &sync);
     }
     let counts: BTreeMap<String, u64> = reader.stats(&sync)?;
     match format {

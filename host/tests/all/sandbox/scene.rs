@@ -7,6 +7,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use baton_host::bindings::types::ConfigValue;
+use baton_host::c1z::C1zReader;
 use baton_host::runtime::{
     ConnectorComponent, EgressPolicy, Limit, Origin, RunPolicy, Runtime, RuntimeError,
 };
@@ -151,6 +152,29 @@ impl Scene {
             .collect();
         assert_eq!(names, ["sync.c1z"], "a temp file was left behind");
         sync_into(&self.server, &self.c1z).expect("a good sync after the attack");
+    }
+
+    /// After a stop that saved its progress: the previous sync is still the newest
+    /// finished one, beside the unfinished one, nothing else is left, and a sync by
+    /// another connector drops the unfinished one.
+    pub fn assert_survived_beside_progress(self) {
+        let before = std::fs::read(&self.c1z).unwrap();
+        assert_ne!(before, self.before, "the progress is saved");
+        let syncs = C1zReader::open(&self.c1z).unwrap().syncs().unwrap();
+        assert_eq!(syncs.len(), 2, "{syncs:?}");
+        assert!(
+            syncs[0].is_finished() && !syncs[1].is_finished(),
+            "{syncs:?}"
+        );
+        let dir = self.c1z.parent().unwrap();
+        let names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, ["sync.c1z"], "a temp file was left behind");
+        sync_into(&self.server, &self.c1z).expect("a good sync after the attack");
+        let syncs = C1zReader::open(&self.c1z).unwrap().syncs().unwrap();
+        assert!(syncs.iter().all(|s| s.is_finished()), "{syncs:?}");
     }
 }
 
