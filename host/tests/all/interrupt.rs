@@ -845,3 +845,155 @@ fn after_sigkill_the_next_run_removes_the_leftovers() {
     // While listing, the decompressed previous file waits for `finish` beside the temp db.
     next_run_cleans_up(&server, &target, pid, assert_db_and_previous_temps);
 }
+
+/// What a run stopped by SIGINT then SIGKILL left: the file as it was, or the file with
+/// the stopped sync's progress saved beside the earlier sync.
+#[derive(Debug, PartialEq, Eq)]
+enum Saved {
+    Previous,
+    Progress,
+}
+
+fn saved_or_previous(target: &Path, before: &[u8], earlier: &str) -> Saved {
+    if std::fs::read(target).unwrap() == before {
+        return Saved::Previous;
+    }
+    let reader = C1zReader::open(target)
+        .unwrap_or_else(|e| panic!("the target changed and is not a valid c1z: {e}"));
+    let syncs = reader.syncs().unwrap();
+    assert!(
+        syncs.len() == 2
+            && syncs[0].sync_id == earlier
+            && syncs[0].is_finished()
+            && !syncs[1].is_finished(),
+        "the earlier sync and the unfinished one: {syncs:?}"
+    );
+    Saved::Progress
+}
+
+/// SIGINT stops the listing and saves its progress (indexes, copy of the earlier sync,
+/// compression, rename); a SIGKILL at increasing delays after it lands in each step of
+/// that save in turn. Every run leaves the previous file or the saved one, and the next
+/// run removes the temp files. The sweep must see both outcomes.
+#[test]
+fn sigkill_swept_across_saving_progress() {
+    let server = mid_size_server();
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let target = dir.path().join("sync.c1z");
+    let earlier = sync_into(&server, &target).unwrap().summary.sync_id;
+    let original = std::fs::read(&target).unwrap();
+    let step = Duration::from_millis(6);
+    let mut outcomes = Vec::new();
+    for run_no in 0..80u32 {
+        let run = start_slow_sync(&server, &target, 2);
+        run.signal(Sig::Int);
+        std::thread::sleep(step * run_no);
+        run.signal(Sig::Kill);
+        let (status, _) = run.wait();
+        let outcome = saved_or_previous(&target, &original, &earlier);
+        let exited = status.code() == Some(130);
+        eprintln!(
+            "save sweep run {run_no}: SIGKILL {} ms after SIGINT: {outcome:?}{}",
+            (step * run_no).as_millis(),
+            if exited { " (had exited)" } else { "" }
+        );
+        if exited {
+            assert_eq!(outcome, Saved::Progress, "an exit after SIGINT saved");
+        }
+        server.clear_faults();
+        sync_into(&server, &target).expect("the next run succeeds");
+        assert_eq!(
+            temp_files(dir.path()),
+            Vec::<String>::new(),
+            "run {run_no}: the next run removed the leftovers"
+        );
+        std::fs::write(&target, &original).unwrap();
+        outcomes.push(outcome);
+        if exited {
+            break;
+        }
+    }
+    assert!(
+        outcomes.contains(&Saved::Previous) && outcomes.last() == Some(&Saved::Progress),
+        "the sweep crossed the save: {outcomes:?}"
+    );
+}
+
+/// A resumed sync killed while it lists leaves the file as it was (the unfinished sync
+/// still in it); killed at increasing delays it also lands in its finish, where the file
+/// is either that or the finished sync under the same id.
+#[test]
+fn a_resumed_sync_killed_anywhere_leaves_the_file_it_resumed_or_the_finished_sync() {
+    let server = mid_size_server();
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let target = dir.path().join("sync.c1z");
+    let earlier = sync_into(&server, &target).unwrap().summary.sync_id;
+    // Validation, two pages, then a failure: the file holds the progress.
+    server.add_fault(FaultRule::new(
+        Fault::Status(500),
+        server.request_count() as u64 + 4,
+        Some(1),
+    ));
+    let unfinished = match sync_into(&server, &target) {
+        Err(baton_host::sync::SyncError::Stopped { saved, .. }) => saved.sync_id,
+        other => panic!("the progress is saved: {other:?}"),
+    };
+    let saved = std::fs::read(&target).unwrap();
+
+    // Killed while listing.
+    let run = start_slow_sync(&server, &target, 2);
+    run.signal(Sig::Kill);
+    run.wait();
+    assert_eq!(
+        std::fs::read(&target).unwrap(),
+        saved,
+        "the file is as it was"
+    );
+    server.clear_faults();
+
+    // Killed at increasing delays, up to past the end of the run.
+    let timed = Instant::now();
+    let finished = sync_into(&server, &target).unwrap();
+    let whole = timed.elapsed();
+    assert_eq!(finished.summary.sync_id, unfinished);
+    std::fs::write(&target, &saved).unwrap();
+    let mut outcomes = Vec::new();
+    for run_no in 1..=30u32 {
+        let run = Run::start(&server, &target);
+        std::thread::sleep(whole * run_no / 12);
+        run.signal(Sig::Kill);
+        let (status, _) = run.wait();
+        let bytes = std::fs::read(&target).unwrap();
+        let outcome = if bytes == saved {
+            "as it was"
+        } else {
+            let syncs = C1zReader::open(&target).unwrap().syncs().unwrap();
+            let ids: Vec<(&str, bool)> = syncs
+                .iter()
+                .map(|s| (s.sync_id.as_str(), s.is_finished()))
+                .collect();
+            assert_eq!(
+                ids,
+                [(earlier.as_str(), true), (unfinished.as_str(), true)],
+                "run {run_no}: the resumed sync, finished"
+            );
+            "finished"
+        };
+        eprintln!(
+            "resume sweep run {run_no}: SIGKILL at {} ms: {outcome}, {status}",
+            (whole * run_no / 12).as_millis()
+        );
+        // The next run resumes (or finds it finished) and removes the leftovers.
+        sync_into(&server, &target).expect("the next run succeeds");
+        assert_eq!(temp_files(dir.path()), Vec::<String>::new());
+        std::fs::write(&target, &saved).unwrap();
+        outcomes.push(outcome);
+        if status.success() {
+            break;
+        }
+    }
+    assert!(
+        outcomes.contains(&"as it was") && outcomes.contains(&"finished"),
+        "the sweep crossed the finish: {outcomes:?}"
+    );
+}
