@@ -14,7 +14,7 @@ use baton_host::bindings::types::{ConfigValue, ConnectorMetadata};
 use baton_host::runtime::{
     ComponentCache, ConnectorInstance, EgressPolicy, Origin, RunPolicy, Runtime, NOTION_COMPONENT,
 };
-use baton_host::sync::{PageEvent, SyncRun};
+use baton_host::sync::{PageEvent, SyncError, SyncRun};
 
 use super::TOKEN;
 
@@ -120,6 +120,52 @@ pub fn sync(url: &str, target: &Path, component: Option<&Path>) -> Result<()> {
     out.set("guest_rss_kib", guest_rss as f64);
     out.set("c1z_bytes", s.file_bytes as f64);
     out.set("db_bytes", s.db_bytes as f64);
+    out.set("kept_syncs", s.kept_syncs.len() as f64);
+    out.set("resumed", f64::from(u8::from(report.resumed_at.is_some())));
+    print!("{out}");
+    Ok(())
+}
+
+/// Measurement (h1): a sync into `target` cancelled once `stop_after` pages are written,
+/// as SIGTERM stops `baton-notion`; it must save its progress. Prints its wall time, peak
+/// RSS, the pages it wrote and the size of the file it left.
+pub fn sync_stopped(
+    url: &str,
+    target: &Path,
+    stop_after: u64,
+    component: Option<&Path>,
+) -> Result<()> {
+    let bytes = component_bytes(component)?;
+    let (mut instance, metadata) = instantiate(&bytes, url)?;
+    let hwm_load = status_kib("VmHWM");
+    let hwm_reset = reset_peak_rss();
+    let started = Instant::now();
+    instance.validate()?;
+    let canceller = instance.canceller();
+    let mut written = 0u64;
+    let mut observer = |_: &PageEvent<'_>| {
+        written += 1;
+        if written == stop_after {
+            canceller.cancel();
+        }
+    };
+    let result = SyncRun::new(&mut instance, &metadata, target)?
+        .with_observer(&mut observer)
+        .run();
+    let wall = started.elapsed();
+    let saved = match result {
+        Err(SyncError::Stopped { saved, .. }) => saved,
+        Err(e) => return Err(anyhow!("the stopped sync saved nothing: {e}")),
+        Ok(_) => return Err(anyhow!("the sync finished before it was stopped")),
+    };
+    let mut out = Values::default();
+    out.set("sync_s", wall.as_secs_f64());
+    out.set("pages_written", written as f64);
+    out.set("guest_requests", instance.requests_sent() as f64);
+    out.set("hwm_load_kib", hwm_load.unwrap_or(0) as f64);
+    out.set("hwm_sync_kib", status_kib("VmHWM").unwrap_or(0) as f64);
+    out.set("hwm_reset", f64::from(u8::from(hwm_reset)));
+    out.set("c1z_bytes", saved.file_bytes as f64);
     print!("{out}");
     Ok(())
 }

@@ -22,6 +22,11 @@
 //! - (f) the SQLite floor: the rows (b) wrote, inserted again in bulk into an
 //!   in-memory database with the same schema ([`floor`]), the least time SQLite
 //!   alone needs for them on this machine;
+//! - (g) a sync into a file that already holds one full sync of the same size
+//!   (issue 13: the earlier sync is copied into the new file);
+//! - (h) a sync into such a file stopped halfway ([`child::sync_stopped`]: it saves
+//!   its progress), then the run that resumes it and must send only the remaining
+//!   pages;
 //!
 //! then the whole-process targets with the release binaries: `baton-notion
 //! capabilities` and `baton resources -f` on the synced file. It prints the
@@ -52,6 +57,8 @@ const CHILD_SYNC: &str = "--child-sync";
 const CHILD_COMPONENT: &str = "--child-component";
 /// First argument of a child that runs measurement (c).
 const CHILD_LOAD: &str = "--child-load";
+/// First argument of a child that runs measurement (h1).
+const CHILD_STOPPED: &str = "--child-sync-stopped";
 
 /// Issue 8's targets.
 const MAX_RATIO: f64 = 1.3;
@@ -72,6 +79,15 @@ fn main() -> Result<()> {
         Some(CHILD_COMPONENT) => match &args[1..] {
             [url, component @ ..] => child::component_only(url, component.first().map(Path::new)),
             _ => bail!("usage: {CHILD_COMPONENT} URL [COMPONENT]"),
+        },
+        Some(CHILD_STOPPED) => match &args[1..] {
+            [url, target, pages, component @ ..] => child::sync_stopped(
+                url,
+                Path::new(target),
+                pages.parse().context("pages")?,
+                component.first().map(Path::new),
+            ),
+            _ => bail!("usage: {CHILD_STOPPED} URL TARGET PAGES [COMPONENT]"),
         },
         Some(CHILD_LOAD) => match &args[1..] {
             [cache, component @ ..] => {
@@ -314,6 +330,8 @@ fn run(options: Options) -> Result<()> {
             component.get("guest_requests"),
             component.get("component_items")
         );
+        // A first sync: (g) measures one into a file with history.
+        let _ = std::fs::remove_file(&target);
         let before = server.request_count();
         let cpu_before_b = child::process_cpu();
         let (sync, process) = sync_child(&server, &options, &target)?;
@@ -358,6 +376,8 @@ fn run(options: Options) -> Result<()> {
         reps.push(rep);
     }
 
+    let lifecycle = measure_lifecycle(&server, &options, &expected, scratch.path())?;
+
     let mut loads = Vec::new();
     for i in 0..options.reps {
         let cache = scratch.path().join(format!("load-cache-{i}"));
@@ -379,7 +399,149 @@ fn run(options: Options) -> Result<()> {
         &listing,
         bench_started.elapsed(),
     );
+    report_lifecycle(&reps, &lifecycle, &expected);
     Ok(())
+}
+
+/// Measurements (g) and (h).
+struct Lifecycle {
+    /// (g): a sync into a file holding one full sync.
+    history: Values,
+    /// (h1): a sync into such a file, stopped halfway.
+    stopped: Values,
+    /// (h2): the run that resumes it.
+    resumed: Values,
+    /// Requests the server saw during (h2).
+    resumed_requests: usize,
+}
+
+/// (g) and (h), once each, on files that hold one full sync of the same size.
+fn measure_lifecycle(
+    server: &TestServer,
+    options: &Options,
+    expected: &Expected,
+    scratch: &Path,
+) -> Result<Lifecycle> {
+    let history_file = scratch.join("history.c1z");
+    let resume_file = scratch.join("resume.c1z");
+    sync_child(server, options, &history_file)?;
+    std::fs::copy(&history_file, &resume_file)?;
+    let (history, _) = sync_child(server, options, &history_file)?;
+    check_complete(&history, expected)?;
+    ensure!(
+        history.get("kept_syncs") == 1.0,
+        "(g) kept {} earlier syncs, not 1",
+        history.get("kept_syncs")
+    );
+
+    let pages = (expected.requests - 1) / 2;
+    let url = server.base_url();
+    let pages_arg = pages.to_string();
+    let mut args = vec![
+        CHILD_STOPPED,
+        &url,
+        resume_file.to_str().context("temp path")?,
+        &pages_arg,
+    ];
+    args.extend(options.component.as_deref());
+    let (stopped, _) = child(&args)?;
+    let before = server.request_count();
+    let (resumed, _) = sync_child(server, options, &resume_file)?;
+    let resumed_requests = server.request_count() - before;
+    check_complete(&resumed, expected)?;
+    ensure!(resumed.get("resumed") == 1.0, "(h2) did not resume");
+    ensure!(
+        resumed.get("kept_syncs") == 1.0,
+        "(h2) kept {} earlier syncs, not 1",
+        resumed.get("kept_syncs")
+    );
+    Ok(Lifecycle {
+        history,
+        stopped,
+        resumed,
+        resumed_requests,
+    })
+}
+
+/// Prints (g) and (h) beside (b), and issue 13's targets.
+fn report_lifecycle(reps: &[Rep], lifecycle: &Lifecycle, expected: &Expected) {
+    let first = |key: &str| median_of(reps, |r| r.sync.get(key));
+    let first_rss = median_of(reps, |r| peak_rss_mib(&r.sync));
+    let Lifecycle {
+        history,
+        stopped,
+        resumed,
+        resumed_requests,
+    } = lifecycle;
+    let written = stopped.get("pages_written") as usize;
+    // Validation again, then only the pages not written.
+    let remaining = expected.requests - written;
+    let rows = [
+        (
+            "(b) first sync, into no file",
+            first("sync_s"),
+            first_rss,
+            first("c1z_bytes"),
+        ),
+        (
+            "(g) into a file holding one full sync",
+            history.get("sync_s"),
+            peak_rss_mib(history),
+            history.get("c1z_bytes"),
+        ),
+        (
+            "(h1) into such a file, stopped halfway (progress saved)",
+            stopped.get("sync_s"),
+            peak_rss_mib(stopped),
+            stopped.get("c1z_bytes"),
+        ),
+        (
+            "(h2) the run that resumes it",
+            resumed.get("sync_s"),
+            peak_rss_mib(resumed),
+            resumed.get("c1z_bytes"),
+        ),
+    ];
+    let rss_met = rows.iter().all(|(_, _, rss, _)| *rss <= MAX_RSS_MIB);
+    let requests_met = *resumed_requests == remaining;
+    println!(
+        "
+== history and resume (issue 13) =="
+    );
+    for (met, what) in [
+        (
+            rss_met,
+            format!("peak RSS ≤ {MAX_RSS_MIB} MiB in every case below"),
+        ),
+        (
+            requests_met,
+            format!(
+                "the resumed run sends only the remaining pages: {} requests, 1 validation + \
+                 {} pages not written by the stopped run (it wrote {written})",
+                resumed_requests,
+                remaining - 1
+            ),
+        ),
+    ] {
+        println!("  {:<8} {what}", verdict(met));
+    }
+    println!(
+        "
+| run | wall | peak RSS | c1z |"
+    );
+    println!("|---|---|---|---|");
+    for (what, wall, rss, bytes) in rows {
+        println!(
+            "| {what} | {wall:.2} s | {rss:.0} MiB | {:.1} MB |",
+            bytes / 1e6
+        );
+    }
+    println!(
+        "| (h2) requests | {resumed_requests} | 1 + {} remaining of {} pages | {} |",
+        remaining - 1,
+        expected.requests - 1,
+        verdict(requests_met)
+    );
 }
 
 /// Measurement (a) in the given connection mode.
