@@ -9,20 +9,19 @@ use std::task::{ready, Context, Poll};
 
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
-use tokio::sync::OwnedSemaphorePermit;
 use wasmtime_wasi_http::{Error as HttpError, WasiBody};
 
 use super::limits::{Breach, Limit, Tripwire};
 
 /// A response body cut off with [`HttpError::HttpResponseBodySize`] once it
-/// passes `limit` bytes. It also holds the request's concurrency slot, which
-/// is freed when the body ends or is dropped.
+/// passes `limit` bytes. It also holds the request's concurrency slots, which
+/// are freed when the body ends or is dropped.
 pub(crate) struct LimitedBody {
     inner: WasiBody,
     limit: u64,
     seen: u64,
     over: bool,
-    permit: Option<OwnedSemaphorePermit>,
+    permit: Option<Box<dyn Send>>,
     tripwire: Tripwire,
 }
 
@@ -30,7 +29,7 @@ impl LimitedBody {
     pub(crate) fn new(
         inner: WasiBody,
         limit: u64,
-        permit: Option<OwnedSemaphorePermit>,
+        permit: Option<Box<dyn Send>>,
         tripwire: Tripwire,
     ) -> LimitedBody {
         LimitedBody {
@@ -133,7 +132,12 @@ mod tests {
         let wire = Tripwire::default();
         let semaphore = std::sync::Arc::new(tokio::sync::Semaphore::new(1));
         let permit = semaphore.clone().try_acquire_owned().unwrap();
-        let mut body = LimitedBody::new(chunked(&[6, 6, 6]), 10, Some(permit), wire.clone());
+        let mut body = LimitedBody::new(
+            chunked(&[6, 6, 6]),
+            10,
+            Some(Box::new(permit)),
+            wire.clone(),
+        );
         let first = body.frame().await.unwrap().unwrap();
         assert_eq!(first.into_data().unwrap().len(), 6);
         let err = body.frame().await.unwrap().unwrap_err();

@@ -124,10 +124,20 @@ pub(crate) struct EgressHooks {
     dry_run: bool,
     /// The writes sent, or previewed, so far.
     writes: Arc<Mutex<Vec<WriteRecord>>>,
+    /// Slots for requests in flight across all runs of the runtime, if bounded.
+    shared_slots: Option<Arc<Semaphore>>,
+    /// The run's span: the HTTP work runs on tokio's threads, outside the call.
+    span: tracing::Span,
 }
 
 impl EgressHooks {
-    pub(crate) fn new(policy: &RunPolicy, tripwire: Tripwire, clock: CallClock) -> EgressHooks {
+    pub(crate) fn new(
+        policy: &RunPolicy,
+        tripwire: Tripwire,
+        clock: CallClock,
+        shared_slots: Option<Arc<Semaphore>>,
+        span: tracing::Span,
+    ) -> EgressHooks {
         EgressHooks {
             policy: policy.egress.clone(),
             timeout: policy.request_timeout,
@@ -148,6 +158,8 @@ impl EgressHooks {
             writes_allowed: false,
             dry_run: policy.dry_run,
             writes: Arc::default(),
+            shared_slots,
+            span,
         }
     }
 
@@ -188,6 +200,11 @@ impl EgressHooks {
     /// Requests sent on the wire, each retry counted.
     pub(crate) fn sent(&self) -> u64 {
         self.sent.load(Ordering::Relaxed)
+    }
+
+    /// The counters behind [`sent`](Self::sent) and [`retried`](Self::retried).
+    pub(crate) fn counters(&self) -> (Arc<AtomicU64>, Arc<AtomicU64>) {
+        (self.sent.clone(), self.retried.clone())
     }
 
     /// Retries made: attempts after the first of a request.
@@ -261,6 +278,7 @@ impl WasiHttpHooks for EgressHooks {
             },
             cap,
             slots: self.slots.clone(),
+            shared_slots: self.shared_slots.clone(),
             max_concurrent: self.max_concurrent,
             limiter: self.limiter.clone(),
             // Read now, while the guest's call is in progress.
@@ -272,7 +290,8 @@ impl WasiHttpHooks for EgressHooks {
         let retried = self.retried.clone();
         let body_limit = self.body_limit;
         let tripwire = self.tripwire.clone();
-        Box::new(async move {
+        let span = self.span.clone();
+        let work = async move {
             use http_body_util::BodyExt;
             let request = match write_log {
                 Some(log) => {
@@ -307,11 +326,19 @@ impl WasiHttpHooks for EgressHooks {
                 return Err(too_large(body_limit, &tripwire));
             }
             let response = response.map(|body| {
-                LimitedBody::new(body, body_limit, Some(slot), tripwire).boxed_unsync()
+                LimitedBody::new(body, body_limit, Some(Box::new(slot)), tripwire).boxed_unsync()
             });
             Ok((response, io))
-        })
+        };
+        Box::new(tracing::Instrument::instrument(work, span))
     }
+}
+
+/// The slots a request holds until its response body ends or is dropped: the run's own,
+/// and the runtime's when requests in flight are bounded across runs.
+pub(crate) struct Slots {
+    _run: OwnedSemaphorePermit,
+    _shared: Option<OwnedSemaphorePermit>,
 }
 
 /// How long after a call's deadline the host gives up on its requests.
@@ -322,6 +349,7 @@ struct Attempt {
     options: RequestOptions,
     cap: Duration,
     slots: Arc<Semaphore>,
+    shared_slots: Option<Arc<Semaphore>>,
     max_concurrent: usize,
     limiter: Option<RateLimiter>,
     deadline: Option<Instant>,
@@ -356,7 +384,7 @@ impl Attempt {
 }
 
 impl SendOnce for Attempt {
-    type Extra = (IoFuture, OwnedSemaphorePermit);
+    type Extra = (IoFuture, Slots);
 
     async fn send(
         &self,
@@ -382,13 +410,36 @@ impl SendOnce for Attempt {
                 ))));
             }
         };
+        // Then a process-wide slot: a request waits for it as long as the call may wait.
+        let shared = match &self.shared_slots {
+            Some(shared) => {
+                let acquire = shared.clone().acquire_owned();
+                let permit = match self.deadline {
+                    Some(deadline) => tokio::time::timeout_at(deadline.into(), acquire)
+                        .await
+                        .map_err(|_| HttpError::HttpResponseTimeout)?,
+                    None => acquire.await,
+                };
+                Some(permit.map_err(|_| HttpError::InternalError(None))?)
+            }
+            None => None,
+        };
         self.sent.fetch_add(1, Ordering::Relaxed);
         let sending = wasmtime_wasi_http::default_send_request(request, Some(self.options));
         let (response, io) = tokio::time::timeout(self.cap, sending)
             .await
             .map_err(|_| HttpError::HttpResponseTimeout)??;
         let response = response.map(|body| body.boxed_unsync());
-        Ok((response, (Box::new(io) as IoFuture, slot)))
+        Ok((
+            response,
+            (
+                Box::new(io) as IoFuture,
+                Slots {
+                    _run: slot,
+                    _shared: shared,
+                },
+            ),
+        ))
     }
 }
 
@@ -436,7 +487,13 @@ mod tests {
     #[tokio::test]
     async fn a_refused_request_tells_the_guest_which_origin() {
         let wire = Tripwire::default();
-        let mut hooks = EgressHooks::new(&RunPolicy::default(), wire.clone(), CallClock::default());
+        let mut hooks = EgressHooks::new(
+            &RunPolicy::default(),
+            wire.clone(),
+            CallClock::default(),
+            None,
+            tracing::Span::none(),
+        );
         let err = send(&mut hooks, "http://10.255.255.1/x").await.unwrap_err();
         let HttpError::InternalError(Some(text)) = err else {
             panic!("{err:?}");
@@ -461,7 +518,13 @@ mod tests {
             max_concurrent_requests: 1,
             ..Default::default()
         };
-        let mut hooks = EgressHooks::new(&policy, wire.clone(), CallClock::default());
+        let mut hooks = EgressHooks::new(
+            &policy,
+            wire.clone(),
+            CallClock::default(),
+            None,
+            tracing::Span::none(),
+        );
         let _held = hooks.slots.clone().try_acquire_owned().unwrap();
         let err = send(&mut hooks, "http://127.0.0.1:9/x").await.unwrap_err();
         let HttpError::InternalError(Some(text)) = err else {

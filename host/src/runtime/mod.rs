@@ -18,6 +18,7 @@
 //! guest's requests (`retry.rs`, `ratelimit.rs`): connectors do not retry.
 
 mod body;
+mod budget;
 mod cache;
 mod cancel;
 mod deadline;
@@ -37,6 +38,7 @@ mod state;
 mod tests;
 mod writes;
 
+pub use budget::RuntimeOptions;
 pub use cache::ComponentCache;
 pub use cancel::Canceller;
 pub use egress::{EgressPolicy, Origin};
@@ -49,10 +51,11 @@ pub use secrets::SECRET_PLACEHOLDER;
 pub use writes::{WriteRecord, DRY_RUN_HEADER};
 
 use std::collections::BTreeMap;
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
 use wasmtime::component::{Component, HasSelf, Linker};
-use wasmtime::{Config, Engine, Store};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store};
 
 use crate::bindings::exports::baton::connector::connector::Guest;
 use crate::bindings::types::{
@@ -62,9 +65,17 @@ use crate::bindings::types::{
 use crate::bindings::{
     BatonConnector, BatonConnectorPre, CONNECTOR_EXPORT_PREFIX, CONTRACT_VERSION,
 };
+use budget::Budget;
 use deadline::Ticker;
 use limits::Breach;
 use state::HostState;
+
+/// Pool slots per component instance ([`RuntimeOptions::pooling_instances`]): a Rust
+/// `wasm32-wasip2` connector has one memory and a handful of core instances and tables;
+/// the margin is for other toolchains.
+const CORE_INSTANCES_PER_COMPONENT: u32 = 16;
+const MEMORIES_PER_COMPONENT: u32 = 2;
+const TABLES_PER_COMPONENT: u32 = 4;
 
 /// The bytes of the Notion connector component built with this host.
 pub const NOTION_COMPONENT: &[u8] = include_bytes!(env!("BATON_NOTION_COMPONENT_PATH"));
@@ -79,6 +90,8 @@ pub struct Runtime {
     linker: Linker<HostState>,
     ticker: Arc<Ticker>,
     cache: Option<ComponentCache>,
+    /// The process-wide budgets of [`RuntimeOptions`], shared by every instance.
+    budget: Arc<Budget>,
 }
 
 impl Runtime {
@@ -87,9 +100,27 @@ impl Runtime {
     /// a `wasi:io/poll` that honours the call deadline), `wasi:http` and the
     /// host logger. Starts the epoch ticker thread.
     pub fn new() -> Result<Runtime, RuntimeError> {
+        Runtime::with_options(&RuntimeOptions::default())
+    }
+
+    /// Like [`new`](Self::new), with the budgets and the engine's memory layout a
+    /// platform chooses ([`RuntimeOptions`]).
+    pub fn with_options(options: &RuntimeOptions) -> Result<Runtime, RuntimeError> {
         let mut config = Config::new();
         config.wasm_component_model(true);
         config.epoch_interruption(true);
+        if let Some(bytes) = options.memory_reservation {
+            config.memory_reservation(bytes);
+        }
+        if let Some(instances) = options.pooling_instances {
+            let mut pool = PoolingAllocationConfig::default();
+            // A connector component holds a few core instances, memories and tables.
+            pool.total_component_instances(instances)
+                .total_core_instances(instances.saturating_mul(CORE_INSTANCES_PER_COMPONENT))
+                .total_memories(instances.saturating_mul(MEMORIES_PER_COMPONENT))
+                .total_tables(instances.saturating_mul(TABLES_PER_COMPONENT));
+            config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        }
         let engine = Engine::new(&config).map_err(RuntimeError::engine)?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(RuntimeError::engine)?;
@@ -105,6 +136,7 @@ impl Runtime {
             linker,
             ticker: Arc::new(ticker),
             cache: None,
+            budget: Arc::new(Budget::new(options)),
         })
     }
 
@@ -133,6 +165,7 @@ impl Runtime {
             engine: self.engine.clone(),
             pre,
             ticker: self.ticker.clone(),
+            budget: self.budget.clone(),
         })
     }
 }
@@ -164,6 +197,7 @@ pub struct ConnectorComponent {
     engine: Engine,
     pre: BatonConnectorPre<HostState>,
     ticker: Arc<Ticker>,
+    budget: Arc<Budget>,
 }
 
 impl ConnectorComponent {
@@ -174,7 +208,7 @@ impl ConnectorComponent {
     pub fn instantiate(&self, policy: RunPolicy) -> Result<ConnectorInstance, RuntimeError> {
         let pass_secrets = policy.pass_secrets_to_component;
         let kept = policy.clone();
-        let mut store = Store::new(&self.engine, HostState::new(policy));
+        let mut store = Store::new(&self.engine, HostState::new(policy, &self.budget));
         store.limiter(|state| &mut state.limiter);
         store.epoch_deadline_callback(deadline::on_tick);
         let pre = &self.pre;
@@ -200,6 +234,17 @@ fn guarded<T>(
     if store.data().canceller.is_cancelled() {
         return Err(RuntimeError::Cancelled { call });
     }
+    if call != "instantiate" && !store.data().admitted() {
+        // Before the run clock starts: a run that waits for its turn spends none of it.
+        let state = store.data_mut();
+        let ticket = state
+            .budget
+            .enter_run(&state.canceller)
+            .map_err(|()| RuntimeError::Cancelled { call })?;
+        state.admit(ticket);
+    }
+    let span = store.data().span.clone();
+    let _in_run = span.enter();
     store
         .data_mut()
         .deadlines
@@ -229,6 +274,17 @@ pub struct ConnectorInstance {
 }
 
 impl ConnectorInstance {
+    /// The counters of requests sent and retried, shared with a sync's progress view.
+    pub(crate) fn request_counters(&self) -> (Arc<AtomicU64>, Arc<AtomicU64>) {
+        self.store.data().hooks.counters()
+    }
+
+    /// The run's span ([`RunPolicy::label`]; disabled without a label). The sync engine
+    /// enters it, so that its own lines carry the label too.
+    pub fn span(&self) -> tracing::Span {
+        self.store.data().span.clone()
+    }
+
     /// The configuration this instance was given, by field name, with each secret value
     /// replaced by a fingerprint of it (`fingerprint:` and 16 hex digits). A sync records
     /// it in its checkpoint, so that a later run resumes only a sync of the same setup.

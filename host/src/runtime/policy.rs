@@ -116,6 +116,11 @@ pub struct RunPolicy {
     /// refuses to grow past it). The c1z file, compressed, is several times
     /// smaller. A 100,000-user Notion workspace needs 212 MiB. Default 20 GiB.
     pub max_database_bytes: u64,
+    /// A name for the run, such as a tenant id. Every line logged for the run is in a
+    /// `run` span with this `label`: the component's own lines, the host's retry and
+    /// "giving up" warnings (logged from the HTTP client's threads) and the sync's
+    /// summary lines. `None`: no span. Default `None`.
+    pub label: Option<String>,
 }
 
 impl Default for RunPolicy {
@@ -137,6 +142,7 @@ impl Default for RunPolicy {
             max_pages_per_listing: 100_000,
             max_objects: 50_000_000,
             max_database_bytes: 20 << 30,
+            label: None,
         }
     }
 }

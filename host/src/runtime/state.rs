@@ -4,6 +4,9 @@ use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
+use std::sync::Arc;
+
+use super::budget::{Budget, RunTicket};
 use super::cancel::Canceller;
 use super::deadline::Deadlines;
 use super::egress::EgressHooks;
@@ -37,10 +40,31 @@ pub(crate) struct HostState {
     pub(crate) canceller: Canceller,
     /// Warnings the connector reported as repeating (`host.warn-repeated`).
     pub(crate) repeated: RepeatedWarnings,
+    /// The runtime's process-wide budgets.
+    pub(crate) budget: Arc<Budget>,
+    /// Set at the first call: `Some(None)` when runs are not bounded.
+    ticket: Option<Option<RunTicket>>,
+    /// Entered around every call, and around the HTTP work done for it, so that every
+    /// line logged for the run carries its [`RunPolicy::label`].
+    pub(crate) span: tracing::Span,
 }
 
 impl HostState {
-    pub(crate) fn new(policy: RunPolicy) -> HostState {
+    /// Whether the run has entered the runtime's runs in progress.
+    pub(crate) fn admitted(&self) -> bool {
+        self.ticket.is_some()
+    }
+
+    /// Records that the run entered, holding its place until the instance is dropped.
+    pub(crate) fn admit(&mut self, ticket: Option<RunTicket>) {
+        self.ticket = Some(ticket);
+    }
+
+    pub(crate) fn new(policy: RunPolicy, budget: &Arc<Budget>) -> HostState {
+        let span = match &policy.label {
+            Some(label) => tracing::info_span!("run", label = %label),
+            None => tracing::Span::none(),
+        };
         let stderr = TailPipe::new(STDERR_CAPTURE);
         // No preopens, no environment, no arguments, no sockets: the guest's
         // only way out is wasi:http through the egress hooks.
@@ -62,7 +86,13 @@ impl HostState {
                 policy.table_elements_limit,
                 tripwire.clone(),
             ),
-            hooks: EgressHooks::new(&policy, tripwire.clone(), deadlines.clock()),
+            hooks: EgressHooks::new(
+                &policy,
+                tripwire.clone(),
+                deadlines.clock(),
+                budget.requests.clone(),
+                span.clone(),
+            ),
             deadlines,
             tripwire,
             redactor: Redactor::default(),
@@ -70,6 +100,9 @@ impl HostState {
             dry_run,
             repeated: RepeatedWarnings::default(),
             canceller: Canceller::new(),
+            budget: budget.clone(),
+            ticket: None,
+            span,
         }
     }
 

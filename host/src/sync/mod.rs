@@ -24,6 +24,7 @@ pub mod checkpoint;
 pub mod encode;
 pub mod external;
 mod page_writer;
+mod progress;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -37,6 +38,7 @@ use crate::runtime::{ConnectorInstance, Limit, RunPolicy, RuntimeError};
 use checkpoint::{Checkpoint, Drain, DrainListing, Position, SyncOwner};
 use external::ExternalResources;
 use page_writer::{Done, Job, PageWriter, QueuedPage, WrittenPage, QUEUE_PAGES};
+pub use progress::{ProgressSnapshot, SyncProgress};
 
 /// Why a sync failed. The previous c1z, if any, is untouched in every case.
 #[derive(Debug, thiserror::Error)]
@@ -211,6 +213,7 @@ pub struct SyncRun<'a> {
     observer: Option<&'a mut dyn FnMut(&PageEvent<'_>)>,
     external: Option<ExternalResources>,
     resume: bool,
+    progress: SyncProgress,
 }
 
 impl<'a> SyncRun<'a> {
@@ -240,6 +243,7 @@ impl<'a> SyncRun<'a> {
             .iter()
             .map(|rt| (rt.id.clone(), encode::resource_type(rt)))
             .collect();
+        let (requests, retries) = instance.request_counters();
         Ok(SyncRun {
             instance,
             metadata,
@@ -248,7 +252,14 @@ impl<'a> SyncRun<'a> {
             observer: None,
             external: None,
             resume: true,
+            progress: SyncProgress::new(requests, retries),
         })
+    }
+
+    /// A live view of this sync for other threads: pages, objects, requests, retries
+    /// and the resource type being listed.
+    pub fn progress(&self) -> SyncProgress {
+        self.progress.clone()
     }
 
     /// Starts a new sync even when the target holds an unfinished one this run could
@@ -292,7 +303,10 @@ impl<'a> SyncRun<'a> {
             observer,
             external,
             resume,
+            progress,
         } = self;
+        let span = instance.span();
+        let _in_run = span.enter();
         // Opened first, so a bad external file fails before any request is made.
         let external = external.as_ref().map(|e| e.open()).transpose()?;
         let owner = SyncOwner::of(metadata, instance.config_identity());
@@ -339,6 +353,7 @@ impl<'a> SyncRun<'a> {
                 per_type,
                 checkpoint: start,
                 pages_this_run: 0,
+                progress,
             };
             let listed = engine
                 .list_all(metadata)
@@ -362,6 +377,7 @@ impl<'a> SyncRun<'a> {
             per_type,
             started,
             resumed_at,
+            span: span.clone(),
         })
     }
 }
@@ -374,6 +390,7 @@ pub struct ListedSync {
     per_type: Vec<(String, TypeStats)>,
     started: Instant,
     resumed_at: Option<String>,
+    span: tracing::Span,
 }
 
 impl ListedSync {
@@ -385,7 +402,9 @@ impl ListedSync {
             per_type,
             started,
             resumed_at,
+            span,
         } = self;
+        let _in_run = span.enter();
         // After the listings: the writer keeps the first copy of an id, so the synced copy
         // of an object also in the external file wins, as the README promises.
         if let Some(external) = external {
@@ -522,6 +541,7 @@ struct Engine<'a, 'o> {
     checkpoint: Checkpoint,
     /// Pages queued by this run (not those of a resumed run before it).
     pages_this_run: u64,
+    progress: SyncProgress,
     /// `None` once closed.
     queue: Option<SyncSender<Job>>,
     done: Receiver<Done>,
@@ -541,6 +561,7 @@ impl Engine<'_, '_> {
             };
             let per_resource = !rt.inline_listing;
             self.checkpoint.at = Some(at);
+            self.progress.listing(Some(&rt.id));
             self.sync_type(
                 &rt.id,
                 per_resource && !rt.skip_entitlements,
@@ -551,6 +572,7 @@ impl Engine<'_, '_> {
             self.hand_over(Job::Checkpoint(Box::new(self.checkpoint.clone())))?;
             self.hand_over(Job::TypeListed(rt.id.clone()))?;
         }
+        self.progress.listing(None);
         Ok(())
     }
 
@@ -767,6 +789,7 @@ impl Engine<'_, '_> {
     }
 
     fn count(&mut self, page: &WrittenPage) {
+        self.progress.page_written(page.items as u64);
         let stats = self.stats_mut(&page.resource_type);
         stats.pages += 1;
         stats.resources += page.counts.resources;

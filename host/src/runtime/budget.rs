@@ -1,0 +1,107 @@
+//! What a platform bounds across all the runs of one [`Runtime`](super::Runtime)
+//! ([`RuntimeOptions`]): requests in flight, and runs in progress. Past either, the
+//! request or the run waits for its turn instead of failing; each run's own limits
+//! ([`RunPolicy`](super::RunPolicy)) still apply inside that.
+
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
+
+use tokio::sync::Semaphore;
+
+use super::cancel::Canceller;
+
+/// How a [`Runtime`](super::Runtime) is set up: process-wide budgets and the engine's
+/// memory layout. The defaults are the CLI's: no budget, wasmtime's on-demand allocator
+/// and its default address-space reservation.
+#[derive(Debug, Clone, Default)]
+pub struct RuntimeOptions {
+    /// Outgoing requests in flight across all runs at once, from sending until the
+    /// response body ends. A request beyond it waits (its wait counts against the call's
+    /// time limit). `None`: only each run's own `max_concurrent_requests`.
+    pub max_requests_in_flight: Option<usize>,
+    /// Runs in progress at once. A run enters at its instance's first call and leaves
+    /// when the instance is dropped; a run beyond it waits at its first call, and its
+    /// run clock starts only once it enters. `None`: no bound.
+    pub max_runs_in_progress: Option<usize>,
+    /// Instances allocated from wasmtime's pooling allocator with this many slots
+    /// (component instances; memories and tables are sized to match), instead of
+    /// on demand. Faster instantiation for many short runs, at the price of reserving
+    /// the whole pool's address space up front. An instantiation beyond the pool fails.
+    pub pooling_instances: Option<u32>,
+    /// Bytes of virtual address space reserved per linear memory (wasmtime's
+    /// `memory_reservation`). `None`: wasmtime's default (4 GiB on 64-bit, which makes
+    /// bounds checks free); smaller values let more instances live at once on a host
+    /// with a bounded address space, at some cost per memory access. A guest's memory
+    /// limit beyond it still works: the memory moves when it grows.
+    pub memory_reservation: Option<u64>,
+}
+
+/// The budgets shared by the instances of one runtime.
+#[derive(Debug, Default)]
+pub(crate) struct Budget {
+    /// Slots for requests in flight.
+    pub(crate) requests: Option<Arc<Semaphore>>,
+    runs: Option<Arc<RunGate>>,
+}
+
+impl Budget {
+    pub(crate) fn new(options: &RuntimeOptions) -> Budget {
+        Budget {
+            requests: options
+                .max_requests_in_flight
+                .map(|n| Arc::new(Semaphore::new(n.max(1)))),
+            runs: options.max_runs_in_progress.map(|n| {
+                Arc::new(RunGate {
+                    running: Mutex::new(0),
+                    freed: Condvar::new(),
+                    max: n.max(1),
+                })
+            }),
+        }
+    }
+
+    /// Waits until a run may start; `None` when runs are not bounded, or when the run
+    /// was cancelled while it waited.
+    pub(crate) fn enter_run(&self, canceller: &Canceller) -> Result<Option<RunTicket>, ()> {
+        let Some(gate) = &self.runs else {
+            return Ok(None);
+        };
+        let mut running = gate.running.lock().unwrap_or_else(|e| e.into_inner());
+        while *running >= gate.max {
+            if canceller.is_cancelled() {
+                return Err(());
+            }
+            // Woken when a run leaves; the timeout notices a cancellation.
+            running = gate
+                .freed
+                .wait_timeout(running, Duration::from_millis(20))
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+        *running += 1;
+        Ok(Some(RunTicket {
+            gate: Arc::clone(gate),
+        }))
+    }
+}
+
+#[derive(Debug)]
+struct RunGate {
+    running: Mutex<usize>,
+    freed: Condvar,
+    max: usize,
+}
+
+/// A run's place among those in progress; given back on drop.
+#[derive(Debug)]
+pub(crate) struct RunTicket {
+    gate: Arc<RunGate>,
+}
+
+impl Drop for RunTicket {
+    fn drop(&mut self) {
+        let mut running = self.gate.running.lock().unwrap_or_else(|e| e.into_inner());
+        *running -= 1;
+        self.gate.freed.notify_one();
+    }
+}
