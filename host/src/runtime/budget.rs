@@ -31,8 +31,9 @@ pub struct RuntimeOptions {
     /// Bytes of virtual address space reserved per linear memory (wasmtime's
     /// `memory_reservation`). `None`: wasmtime's default (4 GiB on 64-bit, which makes
     /// bounds checks free); smaller values let more instances live at once on a host
-    /// with a bounded address space, at some cost per memory access. A guest's memory
-    /// limit beyond it still works: the memory moves when it grows.
+    /// with a bounded address space, at some cost per memory access. Without pooling a
+    /// memory that outgrows it moves; with pooling it is also the most a guest's memory
+    /// can grow to, so keep it at or above `RunPolicy::memory_limit`.
     pub memory_reservation: Option<u64>,
 }
 

@@ -119,6 +119,10 @@ impl Runtime {
                 .total_core_instances(instances.saturating_mul(CORE_INSTANCES_PER_COMPONENT))
                 .total_memories(instances.saturating_mul(MEMORIES_PER_COMPONENT))
                 .total_tables(instances.saturating_mul(TABLES_PER_COMPONENT));
+            if let Some(bytes) = options.memory_reservation {
+                // A pooled memory lives in its reserved slot and cannot move to grow.
+                pool.max_memory_size(usize::try_from(bytes).unwrap_or(usize::MAX));
+            }
             config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         }
         let engine = Engine::new(&config).map_err(RuntimeError::engine)?;
@@ -234,7 +238,9 @@ fn guarded<T>(
     if store.data().canceller.is_cancelled() {
         return Err(RuntimeError::Cancelled { call });
     }
-    if call != "instantiate" && !store.data().admitted() {
+    // Static calls need no turn and do not start the run.
+    let starts_run = call != "instantiate" && call != "metadata";
+    if starts_run && !store.data().admitted() {
         // Before the run clock starts: a run that waits for its turn spends none of it.
         let state = store.data_mut();
         let ticket = state
@@ -248,7 +254,7 @@ fn guarded<T>(
     store
         .data_mut()
         .deadlines
-        .begin_call(call != "instantiate")
+        .begin_call(starts_run)
         .map_err(|limit| RuntimeError::Limit { call, limit })?;
     // Left over from an earlier call that succeeded despite it.
     store.data().tripwire.take();

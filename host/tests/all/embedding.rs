@@ -103,3 +103,219 @@ fn a_queued_instance_keeps_its_whole_run_limit() {
         .metadata()
         .expect("the run limit counts from the first call, not from instantiation");
 }
+
+/// Beyond `max_runs_in_progress`, a run waits at its first call but `metadata` until a
+/// run ends (its instance is dropped), and its run clock starts only then; a cancelled
+/// waiting run gives up at once.
+#[test]
+fn runs_beyond_the_budget_wait_their_turn_with_their_whole_run_limit() {
+    use baton_host::runtime::{RuntimeError, RuntimeOptions};
+    use std::sync::mpsc;
+    use std::time::Duration;
+    let runtime = Runtime::with_options(&RuntimeOptions {
+        max_runs_in_progress: Some(1),
+        ..Default::default()
+    })
+    .unwrap();
+    let component = runtime.load(NOTION_COMPONENT).unwrap();
+    let server = tenant("token-a", 20);
+    let url = server.base_url();
+    let start = |run_timeout: Duration| {
+        let mut instance = component
+            .instantiate(RunPolicy {
+                run_timeout,
+                ..only(&url)
+            })
+            .unwrap();
+        // Static: no turn needed.
+        let metadata = instance.metadata().unwrap();
+        (instance, metadata)
+    };
+    let (mut first, metadata) = start(Duration::from_secs(60));
+    first
+        .configure(&metadata, &config("token-a", &url))
+        .unwrap();
+    first.validate().unwrap();
+
+    // The second waits longer than its run limit, then runs within it.
+    let (mut second, _) = start(Duration::from_millis(400));
+    let (done, finished) = mpsc::channel();
+    let waiting = std::thread::spawn({
+        let (metadata, config) = (metadata.clone(), config("token-a", &url));
+        move || {
+            let result = second
+                .configure(&metadata, &config)
+                .and_then(|()| second.validate());
+            done.send(result).unwrap();
+            second
+        }
+    });
+    assert!(
+        finished.recv_timeout(Duration::from_millis(700)).is_err(),
+        "the second run waits while the first is in progress"
+    );
+    drop(first);
+    finished
+        .recv_timeout(Duration::from_secs(10))
+        .unwrap()
+        .expect("admitted once the first ended, with its whole run limit");
+    let second = waiting.join().unwrap();
+
+    // A third, cancelled while it waits for the second to end.
+    let (mut third, _) = start(Duration::from_secs(60));
+    let canceller = third.canceller();
+    let waiting = std::thread::spawn({
+        let (metadata, config) = (metadata.clone(), config("token-a", &url));
+        move || third.configure(&metadata, &config)
+    });
+    std::thread::sleep(Duration::from_millis(200));
+    canceller.cancel();
+    let err = waiting.join().unwrap().unwrap_err();
+    assert!(
+        matches!(err, RuntimeError::Cancelled { call: "configure" }),
+        "{err}"
+    );
+    drop(second);
+}
+
+/// `max_requests_in_flight` holds across runs: three tenants whose every answer takes
+/// 150 ms, each with its own four slots, take at least the sum of their requests' times
+/// when only one request may be in flight in the whole runtime.
+#[test]
+fn requests_in_flight_are_bounded_across_runs() {
+    use baton_host::runtime::RuntimeOptions;
+    use notion_scim_test_server::{Fault, Schedule, ScheduledFault};
+    use std::time::{Duration, Instant};
+    let runtime = Runtime::with_options(&RuntimeOptions {
+        max_requests_in_flight: Some(1),
+        ..Default::default()
+    })
+    .unwrap();
+    let component = runtime.load(NOTION_COMPONENT).unwrap();
+    let servers: Vec<TestServer> = (0..3).map(|_| tenant("token-a", 150)).collect();
+    for server in &servers {
+        server.inject(ScheduledFault::new(
+            Fault::Delay(Duration::from_millis(150)),
+            Schedule::always(),
+        ));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let started = Instant::now();
+    std::thread::scope(|s| {
+        for (i, server) in servers.iter().enumerate() {
+            let (component, target) = (&component, dir.path().join(format!("{i}.c1z")));
+            s.spawn(move || {
+                let url = server.base_url();
+                let mut instance = component.instantiate(only(&url)).unwrap();
+                let metadata = instance.metadata().unwrap();
+                instance
+                    .configure(&metadata, &config("token-a", &url))
+                    .unwrap();
+                instance.validate().unwrap();
+                SyncRun::new(&mut instance, &metadata, &target)
+                    .unwrap()
+                    .run()
+                    .unwrap();
+            });
+        }
+    });
+    let elapsed = started.elapsed();
+    let requests: usize = servers.iter().map(|s| s.request_count()).sum();
+    let serial = Duration::from_millis(150) * requests as u32;
+    assert!(
+        elapsed >= serial,
+        "{requests} requests of 150 ms one at a time take {serial:?}; took {elapsed:?}"
+    );
+}
+
+/// The pooling allocator and a small address-space reservation run a sync as the
+/// defaults do; an instance beyond the pool fails to instantiate, naming the cause.
+#[test]
+fn the_engine_can_pool_instances_and_reserve_less_address_space() {
+    use baton_host::runtime::RuntimeOptions;
+    let runtime = Runtime::with_options(&RuntimeOptions {
+        pooling_instances: Some(2),
+        memory_reservation: Some(64 << 20),
+        ..Default::default()
+    })
+    .unwrap();
+    let component = runtime.load(NOTION_COMPONENT).unwrap();
+    let server = tenant("token-a", 230);
+    let url = server.base_url();
+    let dir = tempfile::tempdir().unwrap();
+    let mut run = |target: &str| {
+        let mut instance = component.instantiate(only(&url)).unwrap();
+        let metadata = instance.metadata().unwrap();
+        instance
+            .configure(&metadata, &config("token-a", &url))
+            .unwrap();
+        instance.validate().unwrap();
+        let report = SyncRun::new(&mut instance, &metadata, &dir.path().join(target))
+            .unwrap()
+            .run()
+            .unwrap();
+        report.summary.counts.resources
+    };
+    // Three runs one after the other through a pool of two: slots are reused.
+    for target in ["a.c1z", "b.c1z", "c.c1z"] {
+        assert_eq!(run(target), 230 + 3 + 4);
+    }
+    let held: Vec<_> = (0..2)
+        .map(|_| component.instantiate(only(&url)).unwrap())
+        .collect();
+    let err = component
+        .instantiate(only(&url))
+        .err()
+        .expect("a third live instance does not fit a pool of two");
+    assert!(err.to_string().contains("instantiate"), "{err}");
+    drop(held);
+}
+
+/// `SyncRun::progress` shows a paced sync from another thread while it runs.
+#[test]
+fn progress_is_readable_from_another_thread_while_the_sync_runs() {
+    use baton_host::runtime::RateLimiter;
+    use std::time::Duration;
+    let runtime = Runtime::new().unwrap();
+    let component = runtime.load(NOTION_COMPONENT).unwrap();
+    let server = tenant("token-a", 600);
+    let url = server.base_url();
+    let mut instance = component
+        .instantiate(RunPolicy {
+            rate_limit: RateLimiter::new(8.0, 1),
+            ..only(&url)
+        })
+        .unwrap();
+    let metadata = instance.metadata().unwrap();
+    instance
+        .configure(&metadata, &config("token-a", &url))
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let sync = SyncRun::new(&mut instance, &metadata, &dir.path().join("p.c1z")).unwrap();
+    let progress = sync.progress();
+    let seen = std::thread::scope(|s| {
+        let watcher = s.spawn(|| {
+            let mut seen = Vec::new();
+            for _ in 0..40 {
+                std::thread::sleep(Duration::from_millis(50));
+                seen.push(progress.snapshot());
+            }
+            seen
+        });
+        let report = sync.run().unwrap();
+        (watcher.join().unwrap(), report)
+    });
+    let (snapshots, report) = seen;
+    let during: Vec<_> = snapshots
+        .iter()
+        .filter(|s| s.resource_type.as_deref() == Some("user") && s.pages > 0)
+        .collect();
+    assert!(!during.is_empty(), "{snapshots:#?}");
+    assert!(during
+        .iter()
+        .all(|s| s.requests > s.pages && s.objects >= s.pages * 100));
+    let last = progress.snapshot();
+    let pages: u64 = report.per_type.iter().map(|(_, s)| s.pages).sum();
+    assert_eq!((last.pages, last.resource_type), (pages, None));
+    assert_eq!(last.requests, instance.requests_sent());
+}
