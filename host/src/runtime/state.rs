@@ -62,7 +62,9 @@ impl HostState {
 
     pub(crate) fn new(policy: RunPolicy, budget: &Arc<Budget>) -> HostState {
         let span = match &policy.label {
-            Some(label) => tracing::info_span!("run", label = %label),
+            // At ERROR level, so that any filter that lets a line of the run through
+            // keeps its span too.
+            Some(label) => tracing::error_span!("run", label = %label),
             None => tracing::Span::none(),
         };
         let stderr = TailPipe::new(STDERR_CAPTURE);

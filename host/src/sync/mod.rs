@@ -81,6 +81,16 @@ pub enum SyncError {
         /// What was saved.
         saved: SavedProgress,
     },
+    /// The error of a labelled run ([`RunPolicy::label`]): what went wrong, named by the
+    /// run's label (`tenant-42: list-resources failed: ...`). [`SyncError::unlabelled`]
+    /// gives the error inside.
+    #[error("{label}: {error}")]
+    Labelled {
+        /// The run's label.
+        label: String,
+        /// What went wrong.
+        error: Box<SyncError>,
+    },
     /// The `--external-resource-c1z` file could not be read, or does not hold what was asked.
     #[error("external resource c1z {}: {message}", path.display())]
     External {
@@ -92,6 +102,25 @@ pub enum SyncError {
 }
 
 impl SyncError {
+    /// The error without the run's label, when it has one.
+    pub fn unlabelled(&self) -> &SyncError {
+        match self {
+            SyncError::Labelled { error, .. } => error.unlabelled(),
+            other => other,
+        }
+    }
+
+    /// Names the run by `label`, if it has one.
+    fn labelled(self, label: Option<&str>) -> SyncError {
+        match (label, self) {
+            (_, e @ SyncError::Labelled { .. }) | (None, e) => e,
+            (Some(label), e) => SyncError::Labelled {
+                label: label.to_string(),
+                error: Box::new(e),
+            },
+        }
+    }
+
     /// Whether the sync may be resumed after this error: the connector failed upstream,
     /// hit a deadline or was cancelled. A broken contract, a sandbox breach or a bound on
     /// what a run may produce would only happen again.
@@ -292,8 +321,20 @@ impl<'a> SyncRun<'a> {
     /// progress into the target ([`SyncError::Stopped`]).
     ///
     /// The connector is driven on this thread while a [`PageWriter`] thread
-    /// encodes and stores the pages behind a queue of [`QUEUE_PAGES`].
+    /// encodes and stores the pages behind a queue of [`QUEUE_PAGES`]. A labelled run's
+    /// errors are [`SyncError::Labelled`].
     pub fn list(self) -> Result<ListedSync, SyncError> {
+        let label = self.instance.policy().label.clone();
+        self.list_unlabelled()
+            .map_err(|e| e.labelled(label.as_deref()))
+            .map(|mut listed| {
+                listed.label = label;
+                listed
+            })
+    }
+
+    /// [`list`](Self::list) without the run's label on its errors.
+    fn list_unlabelled(self) -> Result<ListedSync, SyncError> {
         let started = Instant::now();
         let SyncRun {
             instance,
@@ -378,6 +419,7 @@ impl<'a> SyncRun<'a> {
             started,
             resumed_at,
             span: span.clone(),
+            label: None,
         })
     }
 }
@@ -391,11 +433,18 @@ pub struct ListedSync {
     started: Instant,
     resumed_at: Option<String>,
     span: tracing::Span,
+    label: Option<String>,
 }
 
 impl ListedSync {
     /// Imports the external resources, finishes the c1z and replaces the target with it.
-    pub fn finish(self) -> Result<SyncReport, SyncError> {
+    pub fn finish(mut self) -> Result<SyncReport, SyncError> {
+        let label = self.label.take();
+        self.finish_unlabelled()
+            .map_err(|e| e.labelled(label.as_deref()))
+    }
+
+    fn finish_unlabelled(self) -> Result<SyncReport, SyncError> {
         let ListedSync {
             mut writer,
             external,
@@ -403,6 +452,7 @@ impl ListedSync {
             started,
             resumed_at,
             span,
+            label: _,
         } = self;
         let _in_run = span.enter();
         // After the listings: the writer keeps the first copy of an id, so the synced copy

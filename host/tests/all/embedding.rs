@@ -243,7 +243,7 @@ fn the_engine_can_pool_instances_and_reserve_less_address_space() {
     let server = tenant("token-a", 230);
     let url = server.base_url();
     let dir = tempfile::tempdir().unwrap();
-    let mut run = |target: &str| {
+    let run = |target: &str| {
         let mut instance = component.instantiate(only(&url)).unwrap();
         let metadata = instance.metadata().unwrap();
         instance
@@ -318,4 +318,39 @@ fn progress_is_readable_from_another_thread_while_the_sync_runs() {
     let pages: u64 = report.per_type.iter().map(|(_, s)| s.pages).sum();
     assert_eq!((last.pages, last.resource_type), (pages, None));
     assert_eq!(last.requests, instance.requests_sent());
+}
+
+/// A labelled run's error names the run; the error inside is the one an unlabelled run
+/// gets.
+#[test]
+fn a_labelled_runs_error_names_it() {
+    use baton_host::sync::SyncError;
+    use notion_scim_test_server::{Fault, FaultRule};
+    let runtime = Runtime::new().unwrap();
+    let component = runtime.load(NOTION_COMPONENT).unwrap();
+    let server = tenant("token-a", 20);
+    let url = server.base_url();
+    let mut instance = component
+        .instantiate(RunPolicy {
+            label: Some("tenant-9".into()),
+            ..only(&url)
+        })
+        .unwrap();
+    let metadata = instance.metadata().unwrap();
+    instance
+        .configure(&metadata, &config("token-a", &url))
+        .unwrap();
+    // The first list request fails for good: nothing to save.
+    server.add_fault(FaultRule::new(Fault::Status(500), 1, Some(1)));
+    let dir = tempfile::tempdir().unwrap();
+    let err = SyncRun::new(&mut instance, &metadata, &dir.path().join("l.c1z"))
+        .unwrap()
+        .run()
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("tenant-9: list-resources failed:"),
+        "{err}"
+    );
+    assert!(matches!(err.unlabelled(), SyncError::Runtime(_)), "{err:?}");
 }
