@@ -5,6 +5,9 @@ wasmtime::component::bindgen!({
     world: "baton-connector",
     path: "../wit",
     additional_derives: [PartialEq],
+    // Calls into the guest are async, so that a guest waiting on HTTP or on the rate
+    // limiter holds no thread; the host's own imports stay plain functions.
+    exports: { default: async },
 });
 
 pub use baton::connector::types;

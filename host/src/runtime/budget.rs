@@ -1,12 +1,11 @@
 //! What a platform bounds across all the runs of one [`Runtime`](super::Runtime)
 //! ([`RuntimeOptions`]): requests in flight, and runs in progress. Past either, the
-//! request or the run waits for its turn instead of failing; each run's own limits
+//! request or the run waits for its turn instead of failing, without holding a thread; each run's own limits
 //! ([`RunPolicy`](super::RunPolicy)) still apply inside that.
 
-use std::sync::{Arc, Condvar, Mutex};
-use std::time::Duration;
+use std::sync::Arc;
 
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::cancel::Canceller;
 
@@ -42,67 +41,36 @@ pub struct RuntimeOptions {
 pub(crate) struct Budget {
     /// Slots for requests in flight.
     pub(crate) requests: Option<Arc<Semaphore>>,
-    runs: Option<Arc<RunGate>>,
+    /// Places for runs in progress.
+    runs: Option<Arc<Semaphore>>,
 }
 
 impl Budget {
     pub(crate) fn new(options: &RuntimeOptions) -> Budget {
+        let slots = |n: Option<usize>| n.map(|n| Arc::new(Semaphore::new(n.max(1))));
         Budget {
-            requests: options
-                .max_requests_in_flight
-                .map(|n| Arc::new(Semaphore::new(n.max(1)))),
-            runs: options.max_runs_in_progress.map(|n| {
-                Arc::new(RunGate {
-                    running: Mutex::new(0),
-                    freed: Condvar::new(),
-                    max: n.max(1),
-                })
-            }),
+            requests: slots(options.max_requests_in_flight),
+            runs: slots(options.max_runs_in_progress),
         }
     }
 
-    /// Waits until a run may start; `None` when runs are not bounded, or when the run
-    /// was cancelled while it waited.
-    pub(crate) fn enter_run(&self, canceller: &Canceller) -> Result<Option<RunTicket>, ()> {
-        let Some(gate) = &self.runs else {
+    /// Waits until a run may start, without holding a thread; `Ok(None)` when runs are
+    /// not bounded, `Err` when the run was cancelled while it waited.
+    pub(crate) async fn enter_run(&self, canceller: &Canceller) -> Result<Option<RunTicket>, ()> {
+        let Some(runs) = &self.runs else {
             return Ok(None);
         };
-        let mut running = gate.running.lock().unwrap_or_else(|e| e.into_inner());
-        while *running >= gate.max {
-            if canceller.is_cancelled() {
-                return Err(());
+        tokio::select! {
+            permit = runs.clone().acquire_owned() => {
+                permit.map(|p| Some(RunTicket { _place: p })).map_err(|_| ())
             }
-            // Woken when a run leaves; the timeout notices a cancellation.
-            running = gate
-                .freed
-                .wait_timeout(running, Duration::from_millis(20))
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
+            () = canceller.cancelled() => Err(()),
         }
-        *running += 1;
-        Ok(Some(RunTicket {
-            gate: Arc::clone(gate),
-        }))
     }
 }
 
-#[derive(Debug)]
-struct RunGate {
-    running: Mutex<usize>,
-    freed: Condvar,
-    max: usize,
-}
-
-/// A run's place among those in progress; given back on drop.
+/// A run's place among those in progress; given back when the instance is dropped.
 #[derive(Debug)]
 pub(crate) struct RunTicket {
-    gate: Arc<RunGate>,
-}
-
-impl Drop for RunTicket {
-    fn drop(&mut self) {
-        let mut running = self.gate.running.lock().unwrap_or_else(|e| e.into_inner());
-        *running -= 1;
-        self.gate.freed.notify_one();
-    }
+    _place: OwnedSemaphorePermit,
 }

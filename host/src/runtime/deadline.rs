@@ -202,7 +202,9 @@ pub(crate) fn on_tick(store: StoreContextMut<'_, HostState>) -> wasmtime::Result
             state.tripwire.trip(Breach::Limit(limit.clone()));
             Err(wasmtime::Error::new(LimitTrap(limit)))
         }
-        None => Ok(UpdateDeadline::Continue(1)),
+        // Yield to the executor every tick: a guest busy parsing a large page lets the
+        // other runs on its thread go on.
+        None => Ok(UpdateDeadline::Yield(1)),
     }
 }
 

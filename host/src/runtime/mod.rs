@@ -127,8 +127,8 @@ impl Runtime {
         }
         let engine = Engine::new(&config).map_err(RuntimeError::engine)?;
         let mut linker = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(RuntimeError::engine)?;
-        wasmtime_wasi_http::p2::add_only_http_to_linker_sync(&mut linker)
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(RuntimeError::engine)?;
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)
             .map_err(RuntimeError::engine)?;
         BatonConnector::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)
             .map_err(RuntimeError::engine)?;
@@ -210,13 +210,24 @@ impl ConnectorComponent {
     /// ([`RunPolicy::run_timeout`]) starts at the instance's first call, so
     /// an instance prepared ahead and queued spends none of it waiting.
     pub fn instantiate(&self, policy: RunPolicy) -> Result<ConnectorInstance, RuntimeError> {
+        block_on(self.instantiate_async(policy))
+    }
+
+    /// [`instantiate`](Self::instantiate) for async callers.
+    pub async fn instantiate_async(
+        &self,
+        policy: RunPolicy,
+    ) -> Result<ConnectorInstance, RuntimeError> {
         let pass_secrets = policy.pass_secrets_to_component;
         let kept = policy.clone();
         let mut store = Store::new(&self.engine, HostState::new(policy, &self.budget));
         store.limiter(|state| &mut state.limiter);
         store.epoch_deadline_callback(deadline::on_tick);
         let pre = &self.pre;
-        let bindings = guarded(&mut store, "instantiate", |store| pre.instantiate(store))?;
+        let bindings = guarded(&mut store, "instantiate", async |store| {
+            pre.instantiate_async(store).await
+        })
+        .await?;
         Ok(ConnectorInstance {
             store,
             bindings,
@@ -228,12 +239,18 @@ impl ConnectorComponent {
     }
 }
 
+/// Runs an async call to its end on this thread, for the blocking API. It uses the
+/// runtime wasi:http already runs on; it must not be called from an async task.
+pub(crate) fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    wasmtime_wasi::runtime::in_tokio(f)
+}
+
 /// Runs one call into the guest under the store's limits: sets the epoch
 /// deadline, and explains a failure by the limit it broke when there was one.
-fn guarded<T>(
+async fn guarded<T>(
     store: &mut Store<HostState>,
     call: &'static str,
-    f: impl FnOnce(&mut Store<HostState>) -> wasmtime::Result<T>,
+    f: impl AsyncFnOnce(&mut Store<HostState>) -> wasmtime::Result<T>,
 ) -> Result<T, RuntimeError> {
     if store.data().canceller.is_cancelled() {
         return Err(RuntimeError::Cancelled { call });
@@ -242,15 +259,17 @@ fn guarded<T>(
     let starts_run = call != "instantiate" && call != "metadata";
     if starts_run && !store.data().admitted() {
         // Before the run clock starts: a run that waits for its turn spends none of it.
-        let state = store.data_mut();
-        let ticket = state
-            .budget
-            .enter_run(&state.canceller)
+        let (budget, canceller) = {
+            let state = store.data();
+            (state.budget.clone(), state.canceller.clone())
+        };
+        let ticket = budget
+            .enter_run(&canceller)
+            .await
             .map_err(|()| RuntimeError::Cancelled { call })?;
-        state.admit(ticket);
+        store.data_mut().admit(ticket);
     }
     let span = store.data().span.clone();
-    let _in_run = span.enter();
     store
         .data_mut()
         .deadlines
@@ -260,7 +279,7 @@ fn guarded<T>(
     store.data().tripwire.take();
     // The epoch callback checks the clock at every tick from the next one on.
     store.set_epoch_deadline(1);
-    let result = f(store);
+    let result = tracing::Instrument::instrument(f(store), span).await;
     let bound = store.data_mut().deadlines.end_call();
     result.map_err(|e| RuntimeError::trap(call, e, store.data(), bound))
 }
@@ -308,8 +327,16 @@ impl ConnectorInstance {
 
     /// The connector's static description.
     pub fn metadata(&mut self) -> Result<ConnectorMetadata, RuntimeError> {
+        block_on(self.metadata_async())
+    }
+
+    /// [`metadata`](Self::metadata) for async callers.
+    pub async fn metadata_async(&mut self) -> Result<ConnectorMetadata, RuntimeError> {
         let guest = self.bindings.baton_connector_connector();
-        guarded(&mut self.store, "metadata", |s| guest.call_metadata(s))
+        guarded(&mut self.store, "metadata", async |s| {
+            guest.call_metadata(s).await
+        })
+        .await
     }
 
     /// Passes the configuration, without its secrets: the guest gets
@@ -319,6 +346,15 @@ impl ConnectorInstance {
     /// their values are then redacted from what the guest logs or returns.
     /// `metadata` is this instance's own ([`Self::metadata`]).
     pub fn configure(
+        &mut self,
+        metadata: &ConnectorMetadata,
+        values: &[ConfigValue],
+    ) -> Result<(), RuntimeError> {
+        block_on(self.configure_async(metadata, values))
+    }
+
+    /// [`configure`](Self::configure) for async callers.
+    pub async fn configure_async(
         &mut self,
         metadata: &ConnectorMetadata,
         values: &[ConfigValue],
@@ -341,14 +377,21 @@ impl ConnectorInstance {
             .hooks
             .configure(plan.credentials, metadata.read_only_posts.clone());
         let values = plan.guest_values;
-        self.call("configure", |c, s| c.call_configure(s, &values))?;
+        self.call("configure", async |c, s| c.call_configure(s, &values).await)
+            .await?;
         self.config_identity = secrets::config_identity(metadata, values_given);
         Ok(())
     }
 
     /// Asks the connector to check its configuration against the upstream.
     pub fn validate(&mut self) -> Result<(), RuntimeError> {
-        self.call("validate", |c, s| c.call_validate(s))
+        block_on(self.validate_async())
+    }
+
+    /// [`validate`](Self::validate) for async callers.
+    pub async fn validate_async(&mut self) -> Result<(), RuntimeError> {
+        self.call("validate", async |c, s| c.call_validate(s).await)
+            .await
     }
 
     /// One page of resources of a type.
@@ -358,9 +401,21 @@ impl ConnectorInstance {
         parent: Option<&ResourceId>,
         page_token: &str,
     ) -> Result<Page, RuntimeError> {
-        self.call("list-resources", |c, s| {
+        block_on(self.list_resources_async(resource_type, parent, page_token))
+    }
+
+    /// [`list_resources`](Self::list_resources) for async callers.
+    pub async fn list_resources_async(
+        &mut self,
+        resource_type: &str,
+        parent: Option<&ResourceId>,
+        page_token: &str,
+    ) -> Result<Page, RuntimeError> {
+        self.call("list-resources", async |c, s| {
             c.call_list_resources(s, resource_type, parent, page_token)
+                .await
         })
+        .await
     }
 
     /// One page of entitlements of a resource.
@@ -369,9 +424,19 @@ impl ConnectorInstance {
         resource: &ResourceId,
         page_token: &str,
     ) -> Result<Page, RuntimeError> {
-        self.call("list-entitlements", |c, s| {
-            c.call_list_entitlements(s, resource, page_token)
+        block_on(self.list_entitlements_async(resource, page_token))
+    }
+
+    /// [`list_entitlements`](Self::list_entitlements) for async callers.
+    pub async fn list_entitlements_async(
+        &mut self,
+        resource: &ResourceId,
+        page_token: &str,
+    ) -> Result<Page, RuntimeError> {
+        self.call("list-entitlements", async |c, s| {
+            c.call_list_entitlements(s, resource, page_token).await
         })
+        .await
     }
 
     /// One page of grants on a resource.
@@ -380,9 +445,19 @@ impl ConnectorInstance {
         resource: &ResourceId,
         page_token: &str,
     ) -> Result<Page, RuntimeError> {
-        self.call("list-grants", |c, s| {
-            c.call_list_grants(s, resource, page_token)
+        block_on(self.list_grants_async(resource, page_token))
+    }
+
+    /// [`list_grants`](Self::list_grants) for async callers.
+    pub async fn list_grants_async(
+        &mut self,
+        resource: &ResourceId,
+        page_token: &str,
+    ) -> Result<Page, RuntimeError> {
+        self.call("list-grants", async |c, s| {
+            c.call_list_grants(s, resource, page_token).await
         })
+        .await
     }
 
     /// Grants an entitlement to a principal.
@@ -391,14 +466,16 @@ impl ConnectorInstance {
         principal: &ResourceId,
         entitlement: &EntitlementRef,
     ) -> Result<GrantOutcome, RuntimeError> {
-        self.call("grant-entitlement", |c, s| {
-            c.call_grant_entitlement(s, principal, entitlement)
-        })
+        block_on(self.call("grant-entitlement", async |c, s| {
+            c.call_grant_entitlement(s, principal, entitlement).await
+        }))
     }
 
     /// Revokes a grant.
     pub fn revoke_grant(&mut self, grant: &Grant) -> Result<RevokeOutcome, RuntimeError> {
-        self.call("revoke-grant", |c, s| c.call_revoke_grant(s, grant))
+        block_on(self.call("revoke-grant", async |c, s| {
+            c.call_revoke_grant(s, grant).await
+        }))
     }
 
     /// Creates an account from a profile.
@@ -406,12 +483,16 @@ impl ConnectorInstance {
         &mut self,
         profile: &[ProfileEntry],
     ) -> Result<CreateAccountOutcome, RuntimeError> {
-        self.call("create-account", |c, s| c.call_create_account(s, profile))
+        block_on(self.call("create-account", async |c, s| {
+            c.call_create_account(s, profile).await
+        }))
     }
 
     /// Deletes a resource; `false` when it was already gone.
     pub fn delete_resource(&mut self, id: &ResourceId) -> Result<bool, RuntimeError> {
-        self.call("delete-resource", |c, s| c.call_delete_resource(s, id))
+        block_on(self.call("delete-resource", async |c, s| {
+            c.call_delete_resource(s, id).await
+        }))
     }
 
     /// Calls an export that returns `result<T, connector-error>`, keeping
@@ -419,10 +500,10 @@ impl ConnectorInstance {
     /// A connector error after a breach (a refused origin, an oversized
     /// response) is reported as the breach: that is the cause, whatever
     /// the guest made of it.
-    fn call<T>(
+    async fn call<T>(
         &mut self,
         name: &'static str,
-        f: impl FnOnce(&Guest, &mut Store<HostState>) -> wasmtime::Result<Result<T, WitError>>,
+        f: impl AsyncFnOnce(&Guest, &mut Store<HostState>) -> wasmtime::Result<Result<T, WitError>>,
     ) -> Result<T, RuntimeError> {
         let guest = self.bindings.baton_connector_connector();
         // Writes belong to provisioning; everything else only reads.
@@ -431,7 +512,7 @@ impl ConnectorInstance {
             "grant-entitlement" | "revoke-grant" | "create-account" | "delete-resource"
         );
         self.store.data_mut().hooks.allow_writes(writes);
-        let result = guarded(&mut self.store, name, |s| f(guest, s))?;
+        let result = guarded(&mut self.store, name, async |s| f(guest, s).await).await?;
         // A refused origin or write fails the call even when the guest
         // carried on: the embedder must hear of the attempt.
         if result.is_ok() {

@@ -12,10 +12,8 @@ use std::time::Instant;
 
 use wasmtime::component::{HasData, Linker, Resource, ResourceTable};
 use wasmtime_wasi::p2::bindings::io::error as io_error;
-use wasmtime_wasi::p2::bindings::io::poll as async_poll;
-use wasmtime_wasi::p2::bindings::sync::io::poll as sync_poll;
+use wasmtime_wasi::p2::bindings::io::poll;
 use wasmtime_wasi::p2::DynPollable;
-use wasmtime_wasi::runtime::in_tokio;
 
 use super::cancel::{CancelTrap, Canceller};
 use super::limits::{Breach, Limit, LimitTrap, Tripwire};
@@ -31,7 +29,7 @@ pub(crate) fn shadow_wasi_io(linker: &mut Linker<HostState>) -> wasmtime::Result
 }
 
 fn add(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
-    sync_poll::add_to_linker::<HostState, HasDeadlinePoll>(linker, |state| {
+    poll::add_to_linker::<HostState, HasDeadlinePoll>(linker, |state| {
         let (table, deadlines, tripwire, canceller) = state.poll_parts();
         DeadlinePoll {
             table,
@@ -54,7 +52,7 @@ struct DeadlinePoll<'a> {
 }
 
 impl DeadlinePoll<'_> {
-    fn bounded<T>(
+    async fn bounded<T>(
         &mut self,
         wait: impl AsyncFnOnce(&mut ResourceTable) -> T,
     ) -> wasmtime::Result<T> {
@@ -65,18 +63,16 @@ impl DeadlinePoll<'_> {
         let table = &mut *self.table;
         let canceller = self.canceller.clone();
         // A cancellation ends the wait at once; the deadline ends it in time.
-        let waited = in_tokio(async move {
-            let bounded = async {
-                match ends {
-                    Some(ends) => tokio::time::timeout_at(ends.into(), wait(table)).await.ok(),
-                    None => Some(wait(table).await),
-                }
-            };
-            tokio::select! {
-                done = bounded => Ok(done),
-                () = canceller.cancelled() => Err(()),
+        let bounded = async {
+            match ends {
+                Some(ends) => tokio::time::timeout_at(ends.into(), wait(table)).await.ok(),
+                None => Some(wait(table).await),
             }
-        });
+        };
+        let waited = tokio::select! {
+            done = bounded => Ok(done),
+            () = canceller.cancelled() => Err(()),
+        };
         match waited {
             Ok(Some(done)) => Ok(done),
             Ok(None) => {
@@ -89,24 +85,26 @@ impl DeadlinePoll<'_> {
     }
 }
 
-impl sync_poll::Host for DeadlinePoll<'_> {
-    fn poll(&mut self, pollables: Vec<Resource<DynPollable>>) -> wasmtime::Result<Vec<u32>> {
-        self.bounded(async |table| async_poll::Host::poll(table, pollables).await)?
+impl poll::Host for DeadlinePoll<'_> {
+    async fn poll(&mut self, pollables: Vec<Resource<DynPollable>>) -> wasmtime::Result<Vec<u32>> {
+        self.bounded(async |table| poll::Host::poll(table, pollables).await)
+            .await?
     }
 }
 
-impl sync_poll::HostPollable for DeadlinePoll<'_> {
-    fn ready(&mut self, pollable: Resource<DynPollable>) -> wasmtime::Result<bool> {
+impl poll::HostPollable for DeadlinePoll<'_> {
+    async fn ready(&mut self, pollable: Resource<DynPollable>) -> wasmtime::Result<bool> {
         // Polls once; never waits.
-        in_tokio(async_poll::HostPollable::ready(self.table, pollable))
+        poll::HostPollable::ready(self.table, pollable).await
     }
 
-    fn block(&mut self, pollable: Resource<DynPollable>) -> wasmtime::Result<()> {
-        self.bounded(async |table| async_poll::HostPollable::block(table, pollable).await)?
+    async fn block(&mut self, pollable: Resource<DynPollable>) -> wasmtime::Result<()> {
+        self.bounded(async |table| poll::HostPollable::block(table, pollable).await)
+            .await?
     }
 
     fn drop(&mut self, pollable: Resource<DynPollable>) -> wasmtime::Result<()> {
-        async_poll::HostPollable::drop(self.table, pollable)
+        poll::HostPollable::drop(self.table, pollable)
     }
 }
 

@@ -25,11 +25,14 @@ pub mod encode;
 pub mod external;
 mod page_writer;
 mod progress;
+mod task;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::sync::mpsc::{self, Receiver};
+
 use std::time::{Duration, Instant};
+use tracing::Instrument;
 
 use crate::bindings::types::{ConnectorMetadata, Page, ResourceId};
 use crate::c1z::timestamp::UnixTime;
@@ -39,6 +42,7 @@ use checkpoint::{Checkpoint, Drain, DrainListing, Position, SyncOwner};
 use external::ExternalResources;
 use page_writer::{Done, Job, PageWriter, QueuedPage, WrittenPage, QUEUE_PAGES};
 pub use progress::{ProgressSnapshot, SyncProgress};
+pub use task::{spawn, SyncHandle, SyncJob};
 
 /// Why a sync failed. The previous c1z, if any, is untouched in every case.
 #[derive(Debug, thiserror::Error)]
@@ -111,7 +115,7 @@ impl SyncError {
     }
 
     /// Names the run by `label`, if it has one.
-    fn labelled(self, label: Option<&str>) -> SyncError {
+    pub(crate) fn labelled(self, label: Option<&str>) -> SyncError {
         match (label, self) {
             (_, e @ SyncError::Labelled { .. }) | (None, e) => e,
             (Some(label), e) => SyncError::Labelled {
@@ -168,6 +172,10 @@ fn limit_message(limit: &Limit, listing: Option<&str>) -> String {
         other => format!("the sync exceeded {other}"),
     }
 }
+
+/// What [`SyncRun::with_observer`] calls after every page; `Send`, so that the sync can
+/// run as a task on any thread.
+pub type Observer<'a> = dyn FnMut(&PageEvent<'_>) + Send + 'a;
 
 /// Which listing a page came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -239,7 +247,7 @@ pub struct SyncRun<'a> {
     metadata: &'a ConnectorMetadata,
     writer: C1zWriter,
     resource_types: HashMap<String, proto::ResourceType>,
-    observer: Option<&'a mut dyn FnMut(&PageEvent<'_>)>,
+    observer: Option<&'a mut Observer<'a>>,
     external: Option<ExternalResources>,
     resume: bool,
     progress: SyncProgress,
@@ -285,6 +293,12 @@ impl<'a> SyncRun<'a> {
         })
     }
 
+    /// Feeds `progress` instead of a view of its own ([`spawn`] hands it out first).
+    pub(crate) fn with_progress(mut self, progress: SyncProgress) -> Self {
+        self.progress = progress;
+        self
+    }
+
     /// A live view of this sync for other threads: pages, objects, requests, retries
     /// and the resource type being listed.
     pub fn progress(&self) -> SyncProgress {
@@ -299,7 +313,7 @@ impl<'a> SyncRun<'a> {
     }
 
     /// Calls `observer` after every page is written (for progress bars and tracing).
-    pub fn with_observer(mut self, observer: &'a mut dyn FnMut(&PageEvent<'_>)) -> Self {
+    pub fn with_observer(mut self, observer: &'a mut Observer<'a>) -> Self {
         self.observer = Some(observer);
         self
     }
@@ -313,19 +327,31 @@ impl<'a> SyncRun<'a> {
     /// Runs the sync to the end and replaces the target file: [`list`](Self::list), then
     /// [`ListedSync::finish`].
     pub fn run(self) -> Result<SyncReport, SyncError> {
-        self.list()?.finish()
+        crate::runtime::block_on(self.run_async())
+    }
+
+    /// [`run`](Self::run) for async callers: the connector's waits hold no thread, and
+    /// SQLite's work runs on tokio's blocking pool.
+    pub async fn run_async(self) -> Result<SyncReport, SyncError> {
+        self.list_async().await?.finish_async().await
     }
 
     /// Drives the connector through every listing into the database; the last call into
     /// the connector is made here. A resumable failure after at least one page saves the
     /// progress into the target ([`SyncError::Stopped`]).
     ///
-    /// The connector is driven on this thread while a [`PageWriter`] thread
-    /// encodes and stores the pages behind a queue of [`QUEUE_PAGES`]. A labelled run's
-    /// errors are [`SyncError::Labelled`].
+    /// The connector is driven by this task while a [`PageWriter`] task encodes and
+    /// stores the pages behind a queue of [`QUEUE_PAGES`]. A labelled run's errors are
+    /// [`SyncError::Labelled`].
     pub fn list(self) -> Result<ListedSync, SyncError> {
+        crate::runtime::block_on(self.list_async())
+    }
+
+    /// [`list`](Self::list) for async callers.
+    pub async fn list_async(self) -> Result<ListedSync, SyncError> {
         let label = self.instance.policy().label.clone();
         self.list_unlabelled()
+            .await
             .map_err(|e| e.labelled(label.as_deref()))
             .map(|mut listed| {
                 listed.label = label;
@@ -334,7 +360,7 @@ impl<'a> SyncRun<'a> {
     }
 
     /// [`list`](Self::list) without the run's label on its errors.
-    fn list_unlabelled(self) -> Result<ListedSync, SyncError> {
+    async fn list_unlabelled(self) -> Result<ListedSync, SyncError> {
         let started = Instant::now();
         let SyncRun {
             instance,
@@ -347,7 +373,8 @@ impl<'a> SyncRun<'a> {
             progress,
         } = self;
         let span = instance.span();
-        let _in_run = span.enter();
+        // Only for the synchronous start: no await while it is entered.
+        let in_run = span.enter();
         // Opened first, so a bad external file fails before any request is made.
         let external = external.as_ref().map(|e| e.open()).transpose()?;
         let owner = SyncOwner::of(metadata, instance.config_identity());
@@ -371,46 +398,44 @@ impl<'a> SyncRun<'a> {
             resource_types,
             written: start.written.clone(),
         };
-        let (queue, jobs) = mpsc::sync_channel(QUEUE_PAGES);
+        drop(in_run);
+        let (queue, jobs) = tokio::sync::mpsc::channel(QUEUE_PAGES);
         let (done_tx, done) = mpsc::channel();
-        let (listed, written, per_type) = std::thread::scope(|scope| {
-            let writing = std::thread::Builder::new()
-                .name("c1z-writer".into())
-                .spawn_scoped(scope, move || page_writer.run(jobs, done_tx));
-            let writing = match writing {
-                Ok(handle) => handle,
-                Err(e) => {
-                    let e = C1zError::io("start the c1z writer thread", Path::new("."), e);
-                    return (Ok(()), Err(e.into()), Vec::new());
-                }
-            };
-            let bounds = Bounds::of(instance.policy());
-            let mut engine = Engine {
-                instance,
-                bounds,
-                queue: Some(queue),
-                done,
-                observer,
-                per_type,
-                checkpoint: start,
-                pages_this_run: 0,
-                progress,
-            };
-            let listed = engine
-                .list_all(metadata)
-                .map_err(|e| (e, engine.progress()));
-            // Closing the queue lets the writer finish what is queued and stop.
-            engine.queue = None;
-            let written = writing
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            engine.report_written(true);
-            (listed, written, engine.per_type)
-        });
+        let writing = tokio::spawn(page_writer.run(jobs, done_tx).instrument(span.clone()));
+        let bounds = Bounds::of(instance.policy());
+        let mut engine = Engine {
+            instance,
+            bounds,
+            queue: Some(queue),
+            done,
+            observer,
+            per_type,
+            checkpoint: start,
+            pages_this_run: 0,
+            progress,
+        };
+        let listed = match engine.list_all(metadata).instrument(span.clone()).await {
+            Ok(()) => Ok(()),
+            Err(e) => Err((e, engine.progress())),
+        };
+        // Closing the queue lets the writer finish what is queued and stop.
+        engine.queue = None;
+        let written = writing
+            .await
+            .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+        span.in_scope(|| engine.report_written());
+        let per_type = engine.per_type;
         // The writer's error explains a refused hand-over; otherwise the connector's comes first.
         let writer = written?;
         if let Err((e, progress)) = listed {
-            return Err(save_progress(writer, e, progress));
+            let span = span.clone();
+            let saving = tokio::task::spawn_blocking(move || {
+                let _in_run = span.enter();
+                save_progress(writer, e, progress)
+            });
+            return Err(saving
+                .await
+                .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic())));
         }
         Ok(ListedSync {
             writer,
@@ -437,6 +462,13 @@ pub struct ListedSync {
 }
 
 impl ListedSync {
+    /// [`finish`](Self::finish) for async callers: on tokio's blocking pool.
+    pub async fn finish_async(self) -> Result<SyncReport, SyncError> {
+        tokio::task::spawn_blocking(move || self.finish())
+            .await
+            .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
+    }
+
     /// Imports the external resources, finishes the c1z and replaces the target with it.
     pub fn finish(mut self) -> Result<SyncReport, SyncError> {
         let label = self.label.take();
@@ -593,14 +625,14 @@ struct Engine<'a, 'o> {
     pages_this_run: u64,
     progress: SyncProgress,
     /// `None` once closed.
-    queue: Option<SyncSender<Job>>,
+    queue: Option<tokio::sync::mpsc::Sender<Job>>,
     done: Receiver<Done>,
-    observer: Option<&'o mut dyn FnMut(&PageEvent<'_>)>,
+    observer: Option<&'o mut Observer<'o>>,
     per_type: Vec<(String, TypeStats)>,
 }
 
 impl Engine<'_, '_> {
-    fn list_all(&mut self, metadata: &ConnectorMetadata) -> Result<(), SyncError> {
+    async fn list_all(&mut self, metadata: &ConnectorMetadata) -> Result<(), SyncError> {
         for rt in &metadata.resource_types {
             if self.checkpoint.done.contains(&rt.id) {
                 continue;
@@ -616,11 +648,13 @@ impl Engine<'_, '_> {
                 &rt.id,
                 per_resource && !rt.skip_entitlements,
                 per_resource && !rt.skip_grants,
-            )?;
+            )
+            .await?;
             self.checkpoint.at = None;
             self.checkpoint.done.push(rt.id.clone());
-            self.hand_over(Job::Checkpoint(Box::new(self.checkpoint.clone())))?;
-            self.hand_over(Job::TypeListed(rt.id.clone()))?;
+            self.hand_over(Job::Checkpoint(Box::new(self.checkpoint.clone())))
+                .await?;
+            self.hand_over(Job::TypeListed(rt.id.clone())).await?;
         }
         self.progress.listing(None);
         Ok(())
@@ -640,7 +674,7 @@ impl Engine<'_, '_> {
 
     /// Lists a resource type from where `checkpoint.at` stands to its end: the per-resource
     /// listings of the last page's resources first, then the next page of resources.
-    fn sync_type(
+    async fn sync_type(
         &mut self,
         resource_type: &str,
         list_entitlements: bool,
@@ -651,7 +685,8 @@ impl Engine<'_, '_> {
         }
         loop {
             while let Some(id) = self.position().first_pending() {
-                self.drain(resource_type, &id, list_entitlements, list_grants)?;
+                self.drain(resource_type, &id, list_entitlements, list_grants)
+                    .await?;
             }
             let Some(token) = self.position().next.clone() else {
                 return Ok(());
@@ -661,7 +696,10 @@ impl Engine<'_, '_> {
                 self.check_pages(pages, || format!("resource type {resource_type}"))?;
             }
             let called_at = Instant::now();
-            let mut page = self.instance.list_resources(resource_type, None, &token)?;
+            let mut page = self
+                .instance
+                .list_resources_async(resource_type, None, &token)
+                .await?;
             let call = called_at.elapsed();
             for r in &page.resources {
                 if r.id.resource_type != resource_type {
@@ -682,13 +720,14 @@ impl Engine<'_, '_> {
                     .map(|r| (r.id.resource_type.clone(), r.id.resource.clone()))
                     .collect();
             }
-            self.queue_page(resource_type, Listing::Resources, page, called_at, call)?;
+            self.queue_page(resource_type, Listing::Resources, page, called_at, call)
+                .await?;
         }
     }
 
     /// Pages the per-resource listings of `id`, the first pending resource, from where
     /// they stand to their end, and takes it off the pending list.
-    fn drain(
+    async fn drain(
         &mut self,
         resource_type: &str,
         id: &ResourceId,
@@ -718,8 +757,12 @@ impl Engine<'_, '_> {
             }
             let called_at = Instant::now();
             let mut page = match drain.listing {
-                DrainListing::Entitlements => self.instance.list_entitlements(id, &drain.token)?,
-                DrainListing::Grants => self.instance.list_grants(id, &drain.token)?,
+                DrainListing::Entitlements => {
+                    self.instance
+                        .list_entitlements_async(id, &drain.token)
+                        .await?
+                }
+                DrainListing::Grants => self.instance.list_grants_async(id, &drain.token).await?,
             };
             let call = called_at.elapsed();
             let next = next_token(&drain.token, page.next_page_token.take(), call_name)?;
@@ -747,7 +790,8 @@ impl Engine<'_, '_> {
                     true
                 }
             };
-            self.queue_page(resource_type, listing, page, called_at, call)?;
+            self.queue_page(resource_type, listing, page, called_at, call)
+                .await?;
             if finished {
                 return Ok(());
             }
@@ -768,7 +812,7 @@ impl Engine<'_, '_> {
         })
     }
 
-    fn queue_page(
+    async fn queue_page(
         &mut self,
         resource_type: &str,
         listing: Listing,
@@ -793,35 +837,33 @@ impl Engine<'_, '_> {
             page,
             called_at,
             call,
-        }))?;
+        }))
+        .await?;
         self.pages_this_run += 1;
         // Behind its page, so the writer records it once the page is stored.
-        self.hand_over(Job::Checkpoint(Box::new(self.checkpoint.clone())))?;
-        self.report_written(false);
+        self.hand_over(Job::Checkpoint(Box::new(self.checkpoint.clone())))
+            .await?;
+        self.report_written();
         Ok(())
     }
 
     /// Queues a job; waits while the queue is full.
-    fn hand_over(&mut self, job: Job) -> Result<(), SyncError> {
+    async fn hand_over(&mut self, job: Job) -> Result<(), SyncError> {
         let queue = self.queue.as_ref().expect("open while listing");
         // A refusal means the writer stopped on an error, which `run` returns.
         queue
             .send(job)
+            .await
             .map_err(|_| SyncError::Contract("the c1z writer stopped".into()))
     }
 
-    /// Counts what the writer has written and tells the observer; `all` waits
-    /// for the writer to finish (the queue must be closed).
-    fn report_written(&mut self, all: bool) {
-        loop {
-            let done = if all {
-                self.done.recv().ok()
-            } else {
-                self.done.try_recv().ok()
-            };
+    /// Counts what the writer has written so far and tells the observer. Once the writer
+    /// has finished, this reads everything it did.
+    fn report_written(&mut self) {
+        while let Ok(done) = self.done.try_recv() {
             match done {
-                Some(Done::Page(page)) => self.count(&page),
-                Some(Done::Type(resource_type)) => {
+                Done::Page(page) => self.count(&page),
+                Done::Type(resource_type) => {
                     let stats = self.stats(&resource_type);
                     tracing::info!(
                         resource_type = %resource_type,
@@ -833,7 +875,6 @@ impl Engine<'_, '_> {
                         "synced resource type"
                     );
                 }
-                None => return,
             }
         }
     }

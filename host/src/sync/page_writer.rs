@@ -5,7 +5,7 @@
 //! *n + 1*; the queue bound keeps memory flat whatever the tenant size.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::mpsc::{Receiver, Sender};
+use std::sync::mpsc::Sender;
 use std::time::{Duration, Instant};
 
 use super::checkpoint::Checkpoint;
@@ -77,51 +77,71 @@ pub(super) struct PageWriter {
 }
 
 impl PageWriter {
-    /// Writes queued pages until the engine closes the queue; reports each one
-    /// on `written`. Stops at the first error, which drops the queue so that
-    /// the engine's next hand-over fails and it asks for this result.
-    pub fn run(mut self, queue: Receiver<Job>, done: Sender<Done>) -> Result<C1zWriter, SyncError> {
-        for job in queue {
-            if let Job::Checkpoint(mut checkpoint) = job {
-                checkpoint.written = self.written.clone();
-                self.writer.checkpoint(&checkpoint.to_token())?;
-                continue;
-            }
+    /// Writes queued pages until the engine closes the queue; reports each one on
+    /// `done`. Waits for pages without holding a thread; each page is written on tokio's
+    /// blocking pool, as SQLite blocks. Stops at the first error, which drops the queue
+    /// so that the engine's next hand-over fails and it asks for this result.
+    pub async fn run(
+        mut self,
+        mut queue: tokio::sync::mpsc::Receiver<Job>,
+        done: Sender<Done>,
+    ) -> Result<C1zWriter, SyncError> {
+        while let Some(job) = queue.recv().await {
+            let span = tracing::Span::current();
+            let (back, handled) = tokio::task::spawn_blocking(move || {
+                let _in_run = span.enter();
+                let handled = self.handle(job);
+                (self, handled)
+            })
+            .await
+            .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+            self = back;
             // A closed `done` means the engine failed and no longer listens.
-            let _ = done.send(match job {
-                Job::Page(queued) => {
-                    let started = Instant::now();
-                    let page = &queued.page;
-                    let items = page.resources.len() + page.entitlements.len() + page.grants.len();
-                    let counts = self.write(page)?;
-                    let tally = self
-                        .written
-                        .entry(queued.resource_type.clone())
-                        .or_default();
-                    tally.pages += 1;
-                    tally.resources += counts.resources;
-                    tally.entitlements += counts.entitlements;
-                    tally.grants += counts.grants;
-                    tally.duplicates += counts.duplicates;
-                    if queued.listing == Listing::Resources && page.total_estimate.is_some() {
-                        tally.total_estimate = page.total_estimate;
-                    }
-                    Done::Page(WrittenPage {
-                        resource_type: queued.resource_type,
-                        listing: queued.listing,
-                        items,
-                        counts,
-                        called_at: queued.called_at,
-                        call: queued.call,
-                        write: started.elapsed(),
-                        total_estimate: queued.page.total_estimate,
-                    })
-                }
-                Job::TypeListed(resource_type) => Done::Type(resource_type),
-                Job::Checkpoint(_) => unreachable!("handled above"),
-            });
+            if let Some(report) = handled? {
+                let _ = done.send(report);
+            }
         }
         Ok(self.writer)
+    }
+
+    /// Does one job; what to report back, if anything.
+    fn handle(&mut self, job: Job) -> Result<Option<Done>, SyncError> {
+        Ok(Some(match job {
+            Job::Checkpoint(mut checkpoint) => {
+                checkpoint.written = self.written.clone();
+                self.writer.checkpoint(&checkpoint.to_token())?;
+                return Ok(None);
+            }
+            Job::Page(queued) => {
+                let started = Instant::now();
+                let page = &queued.page;
+                let items = page.resources.len() + page.entitlements.len() + page.grants.len();
+                let counts = self.write(page)?;
+                let tally = self
+                    .written
+                    .entry(queued.resource_type.clone())
+                    .or_default();
+                tally.pages += 1;
+                tally.resources += counts.resources;
+                tally.entitlements += counts.entitlements;
+                tally.grants += counts.grants;
+                tally.duplicates += counts.duplicates;
+                if queued.listing == Listing::Resources && page.total_estimate.is_some() {
+                    tally.total_estimate = page.total_estimate;
+                }
+                Done::Page(WrittenPage {
+                    resource_type: queued.resource_type,
+                    listing: queued.listing,
+                    items,
+                    counts,
+                    called_at: queued.called_at,
+                    call: queued.call,
+                    write: started.elapsed(),
+                    total_estimate: queued.page.total_estimate,
+                })
+            }
+            Job::TypeListed(resource_type) => Done::Type(resource_type),
+        }))
     }
 
     /// Writes one page: its resources, then its entitlements, then its grants.

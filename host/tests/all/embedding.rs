@@ -354,3 +354,110 @@ fn a_labelled_runs_error_names_it() {
     );
     assert!(matches!(err.unlabelled(), SyncError::Runtime(_)), "{err:?}");
 }
+
+/// `sync::spawn` runs paced syncs as tasks: on a runtime of two worker threads, forty
+/// syncs that each wait on their own rate limiter are all in progress at once, and each
+/// ends complete.
+#[test]
+fn many_paced_syncs_run_at_once_on_two_threads() {
+    use baton_host::runtime::RateLimiter;
+    use baton_host::sync::{spawn, SyncJob};
+    use std::time::Duration;
+    let threads = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let runtime = Runtime::new().unwrap();
+    let component = runtime.load(NOTION_COMPONENT).unwrap();
+    let servers: Vec<TestServer> = (0..40).map(|_| tenant("token-a", 150)).collect();
+    let dir = tempfile::tempdir().unwrap();
+    threads.block_on(async {
+        let mut handles = Vec::new();
+        for (i, server) in servers.iter().enumerate() {
+            let url = server.base_url();
+            let mut instance = component
+                .instantiate_async(RunPolicy {
+                    // Three list requests: about half a second each, mostly waiting.
+                    rate_limit: RateLimiter::new(4.0, 1),
+                    label: Some(format!("tenant-{i}")),
+                    ..only(&url)
+                })
+                .await
+                .unwrap();
+            let metadata = instance.metadata_async().await.unwrap();
+            instance
+                .configure_async(&metadata, &config("token-a", &url))
+                .await
+                .unwrap();
+            let target = dir.path().join(format!("{i}.c1z"));
+            handles.push(spawn(SyncJob::new(instance, metadata, target)));
+        }
+        let mut most_at_once = 0;
+        while !handles.iter().all(|h| h.is_finished()) {
+            let at_once = handles
+                .iter()
+                .filter(|h| !h.is_finished() && h.progress().requests >= 1)
+                .count();
+            most_at_once = most_at_once.max(at_once);
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        for handle in handles {
+            let report = handle.wait().await.unwrap();
+            assert_eq!(report.summary.counts.resources, 150 + 3 + 4);
+        }
+        assert!(
+            most_at_once >= 30,
+            "at most {most_at_once} of 40 paced syncs were in progress at once on 2 threads"
+        );
+    });
+}
+
+/// A spawned sync is cancelled from its handle while it waits on its pace: it stops at
+/// once with its progress saved, and its error names it.
+#[test]
+fn a_spawned_sync_is_cancelled_from_its_handle() {
+    use baton_host::runtime::{RateLimiter, RuntimeError};
+    use baton_host::sync::{spawn, SyncError, SyncJob};
+    use std::time::{Duration, Instant};
+    let threads = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let runtime = Runtime::new().unwrap();
+    let component = runtime.load(NOTION_COMPONENT).unwrap();
+    let server = tenant("token-a", 600);
+    let url = server.base_url();
+    let dir = tempfile::tempdir().unwrap();
+    threads.block_on(async {
+        let mut instance = component
+            .instantiate_async(RunPolicy {
+                rate_limit: RateLimiter::new(1.0, 1),
+                label: Some("tenant-c".into()),
+                ..only(&url)
+            })
+            .await
+            .unwrap();
+        let metadata = instance.metadata_async().await.unwrap();
+        instance
+            .configure_async(&metadata, &config("token-a", &url))
+            .await
+            .unwrap();
+        let handle = spawn(SyncJob::new(instance, metadata, dir.path().join("c.c1z")));
+        while handle.progress().pages < 1 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let cancelled = Instant::now();
+        handle.cancel();
+        let err = handle.wait().await.unwrap_err();
+        assert!(cancelled.elapsed() < Duration::from_secs(1), "{err}");
+        assert!(err.to_string().starts_with("tenant-c: "), "{err}");
+        let SyncError::Stopped { cause, .. } = err.unlabelled() else {
+            panic!("the progress is saved: {err:?}");
+        };
+        assert!(
+            matches!(**cause, SyncError::Runtime(RuntimeError::Cancelled { .. })),
+            "{cause}"
+        );
+    });
+}
