@@ -26,6 +26,9 @@ const DEFAULT_MAX_DECODED_MB: u64 = 3 * 1024;
 /// Default cap on the zstd window (Go: 128 MiB).
 const DEFAULT_MAX_WINDOW_MB: u64 = 128;
 
+/// Databases from this size on are compressed by several zstd workers.
+const MULTITHREAD_FROM_BYTES: u64 = 32 << 20;
+
 /// Writes `C1ZF\0` and one zstd frame (level 1, checksum, content size) of `db` to `out`.
 /// Returns the number of uncompressed bytes.
 pub fn write_c1z(db: &Path, out: File, out_path: &Path) -> Result<u64, C1zError> {
@@ -40,7 +43,10 @@ pub fn write_c1z(db: &Path, out: File, out_path: &Path) -> Result<u64, C1zError>
     let mut enc = zstd::stream::write::Encoder::new(buffered, ZSTD_LEVEL).map_err(werr)?;
     enc.include_checksum(true).map_err(werr)?;
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
-    if workers > 1 {
+    // zstd's workers are threads started per file; they pay off only for large files,
+    // and a platform finishing many small syncs at once would otherwise run two extra
+    // threads for each.
+    if workers > 1 && size >= MULTITHREAD_FROM_BYTES {
         enc.multithread(workers.min(ZSTD_MAX_WORKERS) as u32)
             .map_err(werr)?;
     }
