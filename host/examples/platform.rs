@@ -4,22 +4,22 @@
 //!
 //! One `Runtime` (engine, linker, budgets) and one compiled component are shared; each
 //! sync gets its own instance, store, token and egress allow-list, so no tenant's
-//! connector can reach another's server.
+//! connector can reach another's server. Each sync is a task (`sync::spawn`) on a tokio
+//! runtime of two threads: waiting on its pace, a sync holds none.
 //!
 //! ```sh
 //! cargo run -p baton-host --example platform
 //! ```
 
-use std::path::Path;
 use std::time::Duration;
 
 use anyhow::Context;
 use baton_host::bindings::types::ConfigValue;
 use baton_host::runtime::{
-    Canceller, ConnectorComponent, EgressPolicy, Origin, RateLimiter, RunPolicy, Runtime,
+    ConnectorComponent, EgressPolicy, Origin, RateLimiter, RunPolicy, Runtime, RuntimeError,
     RuntimeOptions, NOTION_COMPONENT,
 };
-use baton_host::sync::{SyncError, SyncProgress, SyncReport, SyncRun};
+use baton_host::sync::{spawn, SyncError, SyncHandle, SyncJob};
 use notion_scim_test_server::{Config, Fault, FaultRule, TestServer};
 
 /// One tenant's workspace: here a test-server, in a platform a Notion tenant.
@@ -29,32 +29,24 @@ struct Tenant {
     token: String,
 }
 
-/// A started sync, as the platform keeps it: how to stop it and where it stands.
-struct Running {
-    label: String,
-    canceller: Canceller,
-    progress: SyncProgress,
-}
-
-/// Syncs `tenant` into `target`, labelled with the tenant, paced at 5 requests a second.
-/// Hands the platform its canceller and progress as soon as the sync is prepared.
-fn sync_tenant(
+/// Prepares `tenant`'s instance (labelled with the tenant, paced at 5 requests a
+/// second) and starts its sync as a task.
+async fn start(
     component: &ConnectorComponent,
     tenant: &Tenant,
-    target: &Path,
-    started: &std::sync::mpsc::Sender<Running>,
-) -> Result<SyncReport, SyncError> {
+    dir: &std::path::Path,
+) -> anyhow::Result<SyncHandle> {
     let url = tenant.server.base_url();
     let policy = RunPolicy {
         egress: EgressPolicy {
-            allowed: vec![Origin::of_url(&url).expect("a loopback URL")],
+            allowed: vec![Origin::of_url(&url).map_err(anyhow::Error::msg)?],
         },
         rate_limit: RateLimiter::new(5.0, 1),
         label: Some(tenant.label.clone()),
         ..Default::default()
     };
-    let mut instance = component.instantiate(policy)?;
-    let metadata = instance.metadata()?;
+    let mut instance = component.instantiate_async(policy).await?;
+    let metadata = instance.metadata_async().await?;
     let config =
         [("scim-token", tenant.token.as_str()), ("base-url", &url)].map(|(name, value)| {
             ConfigValue {
@@ -62,15 +54,9 @@ fn sync_tenant(
                 value: value.into(),
             }
         });
-    instance.configure(&metadata, &config)?;
-    let canceller = instance.canceller();
-    let sync = SyncRun::new(&mut instance, &metadata, target)?;
-    let _ = started.send(Running {
-        label: tenant.label.clone(),
-        canceller,
-        progress: sync.progress(),
-    });
-    sync.run()
+    instance.configure_async(&metadata, &config).await?;
+    let target = dir.join(format!("{}.c1z", tenant.label));
+    Ok(spawn(SyncJob::new(instance, metadata, target)))
 }
 
 fn main() -> anyhow::Result<()> {
@@ -103,7 +89,12 @@ fn main() -> anyhow::Result<()> {
         .server
         .add_fault(FaultRule::new(Fault::Status(503), 2, Some(1)));
 
-    // At most 3 runs and 6 requests in flight across all tenants; the fourth run waits.
+    // Every sync is a task on two threads; at most 3 runs and 6 requests in flight
+    // across all tenants: the fourth run waits for its turn, holding no thread.
+    let threads = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
     let runtime = Runtime::with_options(&RuntimeOptions {
         max_runs_in_progress: Some(3),
         max_requests_in_flight: Some(6),
@@ -111,49 +102,37 @@ fn main() -> anyhow::Result<()> {
     })?;
     let component = runtime.load(NOTION_COMPONENT)?;
     let dir = tempfile::tempdir()?;
-    let (started, running) = std::sync::mpsc::channel();
 
-    let results = std::thread::scope(|s| {
-        let jobs: Vec<_> = tenants
-            .iter()
-            .map(|tenant| {
-                let (component, started) = (&component, started.clone());
-                let target = dir.path().join(format!("{}.c1z", tenant.label));
-                s.spawn(move || sync_tenant(component, tenant, &target, &started))
-            })
-            .collect();
-        drop(started);
-        let mut watched: Vec<Running> = Vec::new();
+    let results = threads.block_on(async {
+        let mut handles = Vec::new();
+        for tenant in &tenants {
+            handles.push(start(&component, tenant, dir.path()).await?);
+        }
         // The platform's loop: watch progress, and cancel tenant-2 once it is under way.
-        for _ in 0..600 {
-            std::thread::sleep(Duration::from_millis(100));
-            // A run beyond the budget shows up once it has its turn.
-            watched.extend(running.try_iter());
-            for run in &watched {
-                let p = run.progress.snapshot();
-                if run.label == "tenant-2" && p.pages >= 1 {
-                    run.canceller.cancel();
-                }
+        while !handles.iter().all(SyncHandle::is_finished) {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            if handles[2].progress().pages >= 1 {
+                handles[2].cancel();
             }
-            if jobs.iter().all(|j| j.is_finished()) {
-                break;
-            }
-            let line: Vec<String> = watched
+            let line: Vec<String> = tenants
                 .iter()
-                .map(|r| {
-                    let p = r.progress.snapshot();
+                .zip(&handles)
+                .map(|(t, h)| {
+                    let p = h.progress();
                     format!(
                         "{} {} pages, {} requests ({} retried)",
-                        r.label, p.pages, p.requests, p.retries
+                        t.label, p.pages, p.requests, p.retries
                     )
                 })
                 .collect();
             println!("progress: {}", line.join("; "));
         }
-        jobs.into_iter()
-            .map(|j| j.join().expect("the sync thread does not panic"))
-            .collect::<Vec<_>>()
-    });
+        let mut results = Vec::new();
+        for handle in handles {
+            results.push(handle.wait().await);
+        }
+        anyhow::Ok(results)
+    })?;
 
     let mut cancelled = 0;
     for (tenant, result) in tenants.iter().zip(results) {
@@ -171,7 +150,7 @@ fn main() -> anyhow::Result<()> {
                 if let SyncError::Stopped { cause, .. } = e.unlabelled() {
                     cancelled += usize::from(matches!(
                         **cause,
-                        SyncError::Runtime(baton_host::runtime::RuntimeError::Cancelled { .. })
+                        SyncError::Runtime(RuntimeError::Cancelled { .. })
                     ));
                 }
             }

@@ -18,9 +18,10 @@ pub struct RuntimeOptions {
     /// response body ends. A request beyond it waits (its wait counts against the call's
     /// time limit). `None`: only each run's own `max_concurrent_requests`.
     pub max_requests_in_flight: Option<usize>,
-    /// Runs in progress at once. A run enters at its instance's first call and leaves
-    /// when the instance is dropped; a run beyond it waits at its first call, and its
-    /// run clock starts only once it enters. `None`: no bound.
+    /// Runs in progress at once. A run enters at its instance's first call that may
+    /// send a request (not `metadata` or `configure`) and leaves when the instance is
+    /// dropped; a run beyond it waits there, holding no thread, and its run clock starts
+    /// only once it enters. `None`: no bound.
     pub max_runs_in_progress: Option<usize>,
     /// Instances allocated from wasmtime's pooling allocator with this many slots
     /// (component instances; memories and tables are sized to match), instead of

@@ -16,6 +16,11 @@
 //!
 //! The egress hooks also own retries, backoff and rate limiting of the
 //! guest's requests (`retry.rs`, `ratelimit.rs`): connectors do not retry.
+//!
+//! Calls into the guest are async: a guest waiting on HTTP, a timer or the rate limiter
+//! holds no thread, so many runs share a few. Each call has a blocking twin (`validate`
+//! beside `validate_async`) that runs it on wasmtime-wasi's tokio runtime, for the CLI and
+//! for embedders without one; the blocking forms must not be called from an async task.
 
 mod body;
 mod budget;
@@ -207,8 +212,9 @@ pub struct ConnectorComponent {
 impl ConnectorComponent {
     /// Creates a fresh instance in its own store, sandboxed by `policy`.
     /// Instantiation is bounded like a call; the run clock
-    /// ([`RunPolicy::run_timeout`]) starts at the instance's first call, so
-    /// an instance prepared ahead and queued spends none of it waiting.
+    /// ([`RunPolicy::run_timeout`]) starts at the instance's first call that may
+    /// send a request, so an instance prepared ahead and queued spends none of it
+    /// waiting. Blocking: use [`instantiate_async`](Self::instantiate_async) from a task.
     pub fn instantiate(&self, policy: RunPolicy) -> Result<ConnectorInstance, RuntimeError> {
         block_on(self.instantiate_async(policy))
     }
@@ -267,8 +273,8 @@ async fn guarded<T>(
     if store.data().canceller.is_cancelled() {
         return Err(RuntimeError::Cancelled { call });
     }
-    // Static calls need no turn and do not start the run.
-    let starts_run = call != "instantiate" && call != "metadata";
+    // Calls that send nothing need no turn and do not start the run.
+    let starts_run = !matches!(call, "instantiate" | "metadata" | "configure");
     if starts_run && !store.data().admitted() {
         // Before the run clock starts: a run that waits for its turn spends none of it.
         let (budget, canceller) = {

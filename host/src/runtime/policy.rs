@@ -51,8 +51,9 @@ pub struct RunPolicy {
     /// soon as it returns. Default 5 min (`baton-notion
     /// --call-timeout-seconds`).
     pub call_timeout: Duration,
-    /// Wall-clock time from the instance's first call (instantiation is not
-    /// counted, so a queued instance does not spend it) after which no call may run: a call
+    /// Wall-clock time from the instance's first call that may send a request (not
+    /// instantiation, `metadata` or `configure`, so a prepared and queued instance does
+    /// not spend it) after which no call may run: a call
     /// in progress is stopped as `call_timeout` would stop it, and later calls
     /// fail before they start. Bounds a whole sync. Default 1 h
     /// (`baton-notion --run-timeout-seconds`).

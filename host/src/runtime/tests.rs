@@ -71,10 +71,10 @@ fn no_call_starts_after_the_run_time_is_over() {
         ..Default::default()
     };
     let mut instance = component.instantiate(policy).unwrap();
-    // `metadata` is static: it does not start the run clock.
+    // `metadata` sends nothing: it does not start the run clock.
     let metadata = instance.metadata().unwrap();
     std::thread::sleep(Duration::from_millis(350));
-    // `configure` starts it (and sends nothing).
+    // `configure` does not either; `validate` does (its request fails: nothing listens).
     let config = [
         ("scim-token", "t"),
         ("base-url", "http://127.0.0.1:9/scim/v2"),
@@ -84,6 +84,8 @@ fn no_call_starts_after_the_run_time_is_over() {
         value: value.into(),
     });
     instance.configure(&metadata, &config).unwrap();
+    std::thread::sleep(Duration::from_millis(350));
+    instance.validate().unwrap_err();
     std::thread::sleep(Duration::from_millis(350));
     let err = instance.metadata().unwrap_err();
     assert_eq!(

@@ -70,3 +70,102 @@ fn decoded<T, E: std::fmt::Debug>(rows: impl Iterator<Item = Result<T, E>>) -> u
     }
     n
 }
+
+/// The CI version of the many-tenant benchmark (`benches/tenants_bench.rs`), scaled down:
+/// 100 tenants of 100 users, each with its own test-server, synced as tasks on a tokio
+/// runtime of two threads, 16 at a time; every sync complete, and every c1z holds its
+/// own tenant's users. Times and memory are the benchmark's business.
+#[test]
+fn a_hundred_tenants_sync_as_tasks_and_each_is_complete() {
+    use baton_host::bindings::types::ConfigValue;
+    use baton_host::runtime::{EgressPolicy, Origin, RunPolicy, Runtime, NOTION_COMPONENT};
+    use baton_host::sync::{spawn, SyncJob};
+    use notion_scim_test_server::{Config, TestServer};
+    use std::sync::Arc;
+
+    const TENANTS: usize = 100;
+    let servers: Vec<TestServer> = (0..TENANTS)
+        .map(|i| {
+            TestServer::start(Config {
+                token: format!("token-{i}"),
+                users: 100,
+                groups: 2,
+                seed: i as u64,
+            })
+            .unwrap()
+        })
+        .collect();
+    let threads = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let runtime = Runtime::new().unwrap();
+    let component = runtime.load(NOTION_COMPONENT).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let gate = Arc::new(tokio::sync::Semaphore::new(16));
+    let reports = threads.block_on(async {
+        let mut tasks = Vec::new();
+        for (i, server) in servers.iter().enumerate() {
+            let (component, gate) = (component.clone(), gate.clone());
+            let url = server.base_url();
+            let target = dir.path().join(format!("{i}.c1z"));
+            tasks.push(tokio::spawn(async move {
+                let _turn = gate.acquire_owned().await.unwrap();
+                let policy = RunPolicy {
+                    egress: EgressPolicy {
+                        allowed: vec![Origin::of_url(&url).unwrap()],
+                    },
+                    label: Some(format!("tenant-{i}")),
+                    ..Default::default()
+                };
+                let mut instance = component.instantiate_async(policy).await.unwrap();
+                let metadata = instance.metadata_async().await.unwrap();
+                let token = format!("token-{i}");
+                let config = [("scim-token", token.as_str()), ("base-url", url.as_str())].map(
+                    |(name, value)| ConfigValue {
+                        name: name.into(),
+                        value: value.into(),
+                    },
+                );
+                instance.configure_async(&metadata, &config).await.unwrap();
+                instance.validate_async().await.unwrap();
+                spawn(SyncJob::new(instance, metadata, target.clone()))
+                    .wait()
+                    .await
+                    .unwrap();
+                target
+            }));
+        }
+        let mut targets = Vec::new();
+        for task in tasks {
+            targets.push(task.await.unwrap());
+        }
+        targets
+    });
+    for (server, target) in servers.iter().zip(&reports) {
+        let reader = C1zReader::open(target).unwrap();
+        let sync = reader.select_sync(None).unwrap();
+        let users: HashSet<String> = reader
+            .resources(
+                &sync.sync_id,
+                &ResourceFilter {
+                    resource_type: Some("user".into()),
+                    ..Default::default()
+                },
+            )
+            .map(|r| r.unwrap().id.unwrap().resource)
+            .collect();
+        let want: HashSet<String> = server
+            .users()
+            .iter()
+            .map(|u| u["id"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(
+            users,
+            want,
+            "{} holds its own tenant's users",
+            target.display()
+        );
+    }
+}

@@ -104,9 +104,9 @@ fn a_queued_instance_keeps_its_whole_run_limit() {
         .expect("the run limit counts from the first call, not from instantiation");
 }
 
-/// Beyond `max_runs_in_progress`, a run waits at its first call but `metadata` until a
-/// run ends (its instance is dropped), and its run clock starts only then; a cancelled
-/// waiting run gives up at once.
+/// Beyond `max_runs_in_progress`, a run waits at its first call that may send a request
+/// until a run ends (its instance is dropped), and its run clock starts only then; a
+/// cancelled waiting run gives up at once.
 #[test]
 fn runs_beyond_the_budget_wait_their_turn_with_their_whole_run_limit() {
     use baton_host::runtime::{RuntimeError, RuntimeOptions};
@@ -127,8 +127,11 @@ fn runs_beyond_the_budget_wait_their_turn_with_their_whole_run_limit() {
                 ..only(&url)
             })
             .unwrap();
-        // Static: no turn needed.
+        // These send nothing: no turn needed.
         let metadata = instance.metadata().unwrap();
+        instance
+            .configure(&metadata, &config("token-a", &url))
+            .unwrap();
         (instance, metadata)
     };
     let (mut first, metadata) = start(Duration::from_secs(60));
@@ -140,15 +143,9 @@ fn runs_beyond_the_budget_wait_their_turn_with_their_whole_run_limit() {
     // The second waits longer than its run limit, then runs within it.
     let (mut second, _) = start(Duration::from_millis(400));
     let (done, finished) = mpsc::channel();
-    let waiting = std::thread::spawn({
-        let (metadata, config) = (metadata.clone(), config("token-a", &url));
-        move || {
-            let result = second
-                .configure(&metadata, &config)
-                .and_then(|()| second.validate());
-            done.send(result).unwrap();
-            second
-        }
+    let waiting = std::thread::spawn(move || {
+        done.send(second.validate()).unwrap();
+        second
     });
     assert!(
         finished.recv_timeout(Duration::from_millis(700)).is_err(),
@@ -164,15 +161,12 @@ fn runs_beyond_the_budget_wait_their_turn_with_their_whole_run_limit() {
     // A third, cancelled while it waits for the second to end.
     let (mut third, _) = start(Duration::from_secs(60));
     let canceller = third.canceller();
-    let waiting = std::thread::spawn({
-        let (metadata, config) = (metadata.clone(), config("token-a", &url));
-        move || third.configure(&metadata, &config)
-    });
+    let waiting = std::thread::spawn(move || third.validate());
     std::thread::sleep(Duration::from_millis(200));
     canceller.cancel();
     let err = waiting.join().unwrap().unwrap_err();
     assert!(
-        matches!(err, RuntimeError::Cancelled { call: "configure" }),
+        matches!(err, RuntimeError::Cancelled { call: "validate" }),
         "{err}"
     );
     drop(second);
