@@ -455,3 +455,50 @@ fn a_spawned_sync_is_cancelled_from_its_handle() {
         );
     });
 }
+
+/// Cancelled while its upstream takes 10 s to answer, a sync stops at once; with no page
+/// written, the target is left as it was (there is none here).
+#[test]
+fn a_sync_waiting_on_a_slow_response_is_cancelled_at_once() {
+    use baton_host::runtime::RuntimeError;
+    use baton_host::sync::{spawn, SyncError, SyncJob};
+    use notion_scim_test_server::{Fault, FaultRule};
+    use std::time::{Duration, Instant};
+    let threads = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let runtime = Runtime::new().unwrap();
+    let component = runtime.load(NOTION_COMPONENT).unwrap();
+    let server = tenant("token-a", 50);
+    let url = server.base_url();
+    server.add_fault(FaultRule::new(
+        Fault::Delay(Duration::from_secs(10)),
+        1,
+        None,
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("slow.c1z");
+    threads.block_on(async {
+        let mut instance = component.instantiate_async(only(&url)).await.unwrap();
+        let metadata = instance.metadata_async().await.unwrap();
+        instance
+            .configure_async(&metadata, &config("token-a", &url))
+            .await
+            .unwrap();
+        let handle = spawn(SyncJob::new(instance, metadata, target.clone()));
+        while handle.progress().requests < 1 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let cancelled = Instant::now();
+        handle.cancel();
+        let err = handle.wait().await.unwrap_err();
+        assert!(cancelled.elapsed() < Duration::from_secs(1), "{err}");
+        assert!(
+            matches!(err, SyncError::Runtime(RuntimeError::Cancelled { .. })),
+            "{err:?}"
+        );
+    });
+    assert!(!target.exists(), "nothing was written");
+}
