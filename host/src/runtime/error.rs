@@ -284,9 +284,46 @@ pub enum RuntimeError {
         /// The connector's error.
         error: ConnectorError,
     },
+    /// An error of a labelled run ([`RunPolicy::label`](super::RunPolicy::label)): what
+    /// went wrong, named by the run's label (`tenant-42: validate failed: ...`).
+    /// [`RuntimeError::unlabelled`] gives the error inside.
+    #[error("{label}: {error}")]
+    Labelled {
+        /// The run's label.
+        label: String,
+        /// What went wrong.
+        error: Box<RuntimeError>,
+    },
 }
 
 impl RuntimeError {
+    /// The error without the run's label, when it has one.
+    pub fn unlabelled(&self) -> &RuntimeError {
+        match self {
+            RuntimeError::Labelled { error, .. } => error.unlabelled(),
+            other => other,
+        }
+    }
+
+    /// The error without the run's label, owned.
+    pub fn into_unlabelled(self) -> RuntimeError {
+        match self {
+            RuntimeError::Labelled { error, .. } => error.into_unlabelled(),
+            other => other,
+        }
+    }
+
+    /// Names the run by `label`, if it has one.
+    pub(crate) fn labelled(self, label: Option<&str>) -> RuntimeError {
+        match (label, self) {
+            (_, e @ RuntimeError::Labelled { .. }) | (None, e) => e,
+            (Some(label), e) => RuntimeError::Labelled {
+                label: label.to_string(),
+                error: Box::new(e),
+            },
+        }
+    }
+
     pub(crate) fn engine(e: wasmtime::Error) -> RuntimeError {
         RuntimeError::Engine(format!("{e:#}"))
     }

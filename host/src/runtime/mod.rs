@@ -351,10 +351,11 @@ impl ConnectorInstance {
     /// [`metadata`](Self::metadata) for async callers.
     pub async fn metadata_async(&mut self) -> Result<ConnectorMetadata, RuntimeError> {
         let guest = self.bindings.baton_connector_connector();
-        guarded(&mut self.store, "metadata", async |s| {
+        let result = guarded(&mut self.store, "metadata", async |s| {
             guest.call_metadata(s).await
         })
-        .await
+        .await;
+        result.map_err(|e| e.labelled(self.policy.label.as_deref()))
     }
 
     /// Passes the configuration, without its secrets: the guest gets
@@ -379,7 +380,7 @@ impl ConnectorInstance {
     ) -> Result<(), RuntimeError> {
         let values_given = values;
         let plan = secrets::plan(metadata, values, self.pass_secrets)
-            .map_err(RuntimeError::InvalidConfig)?;
+            .map_err(|e| RuntimeError::InvalidConfig(e).labelled(self.policy.label.as_deref()))?;
         if !metadata.read_only_posts.is_empty() {
             tracing::info!(
                 paths = %metadata.read_only_posts.join(", "),
@@ -530,25 +531,29 @@ impl ConnectorInstance {
             "grant-entitlement" | "revoke-grant" | "create-account" | "delete-resource"
         );
         self.store.data_mut().hooks.allow_writes(writes);
-        let result = guarded(&mut self.store, name, async |s| f(guest, s).await).await?;
+        let label = self.policy.label.clone();
+        let result = guarded(&mut self.store, name, async |s| f(guest, s).await)
+            .await
+            .map_err(|e| e.labelled(label.as_deref()))?;
         // A refused origin or write fails the call even when the guest
         // carried on: the embedder must hear of the attempt.
         if result.is_ok() {
             if let Some(breach @ (Breach::Egress { .. } | Breach::Write { .. })) =
                 self.store.data().tripwire.take()
             {
-                return Err(RuntimeError::breach(name, breach));
+                return Err(RuntimeError::breach(name, breach).labelled(label.as_deref()));
             }
         }
         result.map_err(|e| {
             let state = self.store.data();
-            if let Some(breach) = state.tripwire.take() {
-                return RuntimeError::breach(name, breach);
-            }
-            RuntimeError::Connector {
-                call: name,
-                error: ConnectorError::from_wit(e, &state.redactor),
-            }
+            let error = match state.tripwire.take() {
+                Some(breach) => RuntimeError::breach(name, breach),
+                None => RuntimeError::Connector {
+                    call: name,
+                    error: ConnectorError::from_wit(e, &state.redactor),
+                },
+            };
+            error.labelled(label.as_deref())
         })
     }
 

@@ -114,9 +114,10 @@ impl SyncError {
         }
     }
 
-    /// Names the run by `label`, if it has one.
+    /// Names the run by `label`, if it has one, once: the label of a runtime error
+    /// inside moves out to the sync error.
     pub(crate) fn labelled(self, label: Option<&str>) -> SyncError {
-        match (label, self) {
+        match (label, self.without_runtime_label()) {
             (_, e @ SyncError::Labelled { .. }) | (None, e) => e,
             (Some(label), e) => SyncError::Labelled {
                 label: label.to_string(),
@@ -125,20 +126,34 @@ impl SyncError {
         }
     }
 
+    fn without_runtime_label(self) -> SyncError {
+        match self {
+            SyncError::Runtime(e) => SyncError::Runtime(e.into_unlabelled()),
+            SyncError::Stopped { cause, at, saved } => SyncError::Stopped {
+                cause: Box::new(cause.without_runtime_label()),
+                at,
+                saved,
+            },
+            other => other,
+        }
+    }
+
     /// Whether the sync may be resumed after this error: the connector failed upstream,
     /// hit a deadline or was cancelled. A broken contract, a sandbox breach or a bound on
     /// what a run may produce would only happen again.
     fn is_resumable(&self) -> bool {
+        let unlabelled = match self {
+            SyncError::Runtime(e) => e.unlabelled(),
+            _ => return false,
+        };
         matches!(
-            self,
-            SyncError::Runtime(
-                RuntimeError::Connector { .. }
-                    | RuntimeError::Cancelled { .. }
-                    | RuntimeError::Limit {
-                        limit: Limit::CallTime { .. } | Limit::RunTime { .. },
-                        ..
-                    }
-            )
+            unlabelled,
+            RuntimeError::Connector { .. }
+                | RuntimeError::Cancelled { .. }
+                | RuntimeError::Limit {
+                    limit: Limit::CallTime { .. } | Limit::RunTime { .. },
+                    ..
+                }
         )
     }
 }

@@ -318,6 +318,7 @@ fn progress_is_readable_from_another_thread_while_the_sync_runs() {
 /// gets.
 #[test]
 fn a_labelled_runs_error_names_it() {
+    use baton_host::runtime::RuntimeError;
     use baton_host::sync::SyncError;
     use notion_scim_test_server::{Fault, FaultRule};
     let runtime = Runtime::new().unwrap();
@@ -334,8 +335,19 @@ fn a_labelled_runs_error_names_it() {
     instance
         .configure(&metadata, &config("token-a", &url))
         .unwrap();
-    // The first list request fails for good: nothing to save.
+    // Validation fails: the runtime error names the run too.
     server.add_fault(FaultRule::new(Fault::Status(500), 1, Some(1)));
+    let err = instance.validate().unwrap_err();
+    assert!(
+        err.to_string().starts_with("tenant-9: validate failed:"),
+        "{err}"
+    );
+    assert!(
+        matches!(err.unlabelled(), RuntimeError::Connector { .. }),
+        "{err:?}"
+    );
+    // The first list request fails for good: nothing to save.
+    server.add_fault(FaultRule::new(Fault::Status(500), 2, Some(1)));
     let dir = tempfile::tempdir().unwrap();
     let err = SyncRun::new(&mut instance, &metadata, &dir.path().join("l.c1z"))
         .unwrap()
