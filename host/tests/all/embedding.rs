@@ -361,6 +361,25 @@ fn a_labelled_runs_error_names_it() {
     assert!(matches!(err.unlabelled(), SyncError::Runtime(_)), "{err:?}");
 }
 
+/// A configured instance of `component` for `server` (token `token-a`), made the async
+/// way a platform's task makes it.
+async fn prepared(
+    component: &baton_host::runtime::ConnectorComponent,
+    url: &str,
+    policy: RunPolicy,
+) -> (
+    baton_host::runtime::ConnectorInstance,
+    baton_host::bindings::types::ConnectorMetadata,
+) {
+    let mut instance = component.instantiate_async(policy).await.unwrap();
+    let metadata = instance.metadata_async().await.unwrap();
+    instance
+        .configure_async(&metadata, &config("token-a", url))
+        .await
+        .unwrap();
+    (instance, metadata)
+}
+
 /// `sync::spawn` runs paced syncs as tasks: on a runtime of two worker threads, forty
 /// syncs that each wait on their own rate limiter are all in progress at once, and each
 /// ends complete.
@@ -382,20 +401,13 @@ fn many_paced_syncs_run_at_once_on_two_threads() {
         let mut handles = Vec::new();
         for (i, server) in servers.iter().enumerate() {
             let url = server.base_url();
-            let mut instance = component
-                .instantiate_async(RunPolicy {
-                    // Three list requests: about half a second each, mostly waiting.
-                    rate_limit: RateLimiter::new(4.0, 1),
-                    label: Some(format!("tenant-{i}")),
-                    ..only(&url)
-                })
-                .await
-                .unwrap();
-            let metadata = instance.metadata_async().await.unwrap();
-            instance
-                .configure_async(&metadata, &config("token-a", &url))
-                .await
-                .unwrap();
+            let policy = RunPolicy {
+                // Three list requests: about half a second each, mostly waiting.
+                rate_limit: RateLimiter::new(4.0, 1),
+                label: Some(format!("tenant-{i}")),
+                ..only(&url)
+            };
+            let (instance, metadata) = prepared(&component, &url, policy).await;
             let target = dir.path().join(format!("{i}.c1z"));
             handles.push(spawn(SyncJob::new(instance, metadata, target)));
         }
@@ -436,19 +448,12 @@ fn a_spawned_sync_is_cancelled_from_its_handle() {
     let url = server.base_url();
     let dir = tempfile::tempdir().unwrap();
     threads.block_on(async {
-        let mut instance = component
-            .instantiate_async(RunPolicy {
-                rate_limit: RateLimiter::new(1.0, 1),
-                label: Some("tenant-c".into()),
-                ..only(&url)
-            })
-            .await
-            .unwrap();
-        let metadata = instance.metadata_async().await.unwrap();
-        instance
-            .configure_async(&metadata, &config("token-a", &url))
-            .await
-            .unwrap();
+        let policy = RunPolicy {
+            rate_limit: RateLimiter::new(1.0, 1),
+            label: Some("tenant-c".into()),
+            ..only(&url)
+        };
+        let (instance, metadata) = prepared(&component, &url, policy).await;
         let handle = spawn(SyncJob::new(instance, metadata, dir.path().join("c.c1z")));
         while handle.progress().pages < 1 {
             tokio::time::sleep(Duration::from_millis(10)).await;
@@ -492,12 +497,7 @@ fn a_sync_waiting_on_a_slow_response_is_cancelled_at_once() {
     let dir = tempfile::tempdir().unwrap();
     let target = dir.path().join("slow.c1z");
     threads.block_on(async {
-        let mut instance = component.instantiate_async(only(&url)).await.unwrap();
-        let metadata = instance.metadata_async().await.unwrap();
-        instance
-            .configure_async(&metadata, &config("token-a", &url))
-            .await
-            .unwrap();
+        let (instance, metadata) = prepared(&component, &url, only(&url)).await;
         let handle = spawn(SyncJob::new(instance, metadata, target.clone()));
         while handle.progress().requests < 1 {
             tokio::time::sleep(Duration::from_millis(10)).await;
