@@ -296,11 +296,6 @@ impl C1zWriter {
         Ok(())
     }
 
-    /// Whether this writer continues an unfinished sync ([`resume_unfinished`](Self::resume_unfinished)).
-    pub fn is_resumed(&self) -> bool {
-        self.resumed
-    }
-
     /// Records the syncer's progress in the sync run's `sync_token`, as Go's syncer does;
     /// [`save_unfinished`](Self::save_unfinished) keeps it for the next run.
     pub fn checkpoint(&mut self, token: &str) -> Result<(), C1zError> {
@@ -310,15 +305,6 @@ impl C1zWriter {
         stmt.execute(params![token, self.sync_id])
             .map_err(|e| size_limited(self.size_limit, e, |l| l.most_pages(token.len())))?;
         Ok(())
-    }
-
-    /// The checkpoint last recorded (or resumed); empty when none.
-    pub fn last_checkpoint(&self) -> Result<String, C1zError> {
-        Ok(self.conn.query_row(
-            "SELECT sync_token FROM v1_sync_runs WHERE sync_id = ?1",
-            [&self.sync_id],
-            |r| r.get(0),
-        )?)
     }
 
     /// Caps the database at `max_bytes` (rounded down to whole pages, and never below what

@@ -368,10 +368,6 @@ impl<'a> SyncRun<'a> {
         self.list_unlabelled()
             .await
             .map_err(|e| e.labelled(label.as_deref()))
-            .map(|mut listed| {
-                listed.label = label;
-                listed
-            })
     }
 
     /// [`list`](Self::list) without the run's label on its errors.
@@ -388,6 +384,7 @@ impl<'a> SyncRun<'a> {
             progress,
         } = self;
         let span = instance.span();
+        let label = instance.policy().label.clone();
         // Only for the synchronous start: no await while it is entered.
         let in_run = span.enter();
         // Opened first, so a bad external file fails before any request is made.
@@ -459,7 +456,7 @@ impl<'a> SyncRun<'a> {
             started,
             resumed_at,
             span: span.clone(),
-            label: None,
+            label,
         })
     }
 }
@@ -485,8 +482,8 @@ impl ListedSync {
     }
 
     /// Imports the external resources, finishes the c1z and replaces the target with it.
-    pub fn finish(mut self) -> Result<SyncReport, SyncError> {
-        let label = self.label.take();
+    pub fn finish(self) -> Result<SyncReport, SyncError> {
+        let label = self.label.clone();
         self.finish_unlabelled()
             .map_err(|e| e.labelled(label.as_deref()))
     }
@@ -905,26 +902,13 @@ impl Engine<'_, '_> {
     fn count(&mut self, page: &WrittenPage) {
         self.progress.page_written(page.items as u64);
         let stats = self.stats_mut(&page.resource_type);
-        stats.pages += 1;
-        stats.resources += page.counts.resources;
-        stats.entitlements += page.counts.entitlements;
-        stats.grants += page.counts.grants;
-        stats.duplicates += page.counts.duplicates;
-        if page.listing == Listing::Resources && page.total_estimate.is_some() {
-            stats.total_estimate = page.total_estimate;
-        }
+        *stats = page.totals.clone();
         if let Some(observer) = self.observer.as_mut() {
-            let totals = self
-                .per_type
-                .iter()
-                .find(|(t, _)| *t == page.resource_type)
-                .map(|(_, s)| s)
-                .expect("counted above");
             observer(&PageEvent {
                 resource_type: &page.resource_type,
                 listing: page.listing,
                 items: page.items,
-                totals,
+                totals: &page.totals,
                 called_at: page.called_at,
                 call: page.call,
                 write: page.write,

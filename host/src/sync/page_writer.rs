@@ -51,12 +51,11 @@ pub(super) struct WrittenPage {
     pub resource_type: String,
     pub listing: Listing,
     pub items: usize,
-    pub counts: PageCounts,
+    /// What the type's pages written so far hold, this one included.
+    pub totals: TypeStats,
     pub called_at: Instant,
     pub call: Duration,
     pub write: Duration,
-    /// The page's `total-estimate`.
-    pub total_estimate: Option<u64>,
 }
 
 /// Objects of one page that were stored, and repeats that were not.
@@ -130,14 +129,13 @@ impl PageWriter {
                     tally.total_estimate = page.total_estimate;
                 }
                 Done::Page(WrittenPage {
+                    totals: tally.clone(),
                     resource_type: queued.resource_type,
                     listing: queued.listing,
                     items,
-                    counts,
                     called_at: queued.called_at,
                     call: queued.call,
                     write: started.elapsed(),
-                    total_estimate: queued.page.total_estimate,
                 })
             }
             Job::TypeListed(resource_type) => Done::Type(resource_type),

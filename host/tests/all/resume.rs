@@ -10,6 +10,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::time::Duration;
 
+use baton_host::c1z::timestamp::UnixTime;
 use baton_host::c1z::{C1zReader, EntitlementFilter, GrantFilter, ResourceFilter, MAGIC_V1};
 use baton_host::runtime::{Limit, RateLimiter, RuntimeError};
 use baton_host::sync::{SyncError, SyncReport, SyncRun};
@@ -388,11 +389,7 @@ fn an_unfinished_sync_of_another_setup_too_old_or_refused_is_dropped_with_a_line
         assert!(fingerprint.starts_with("fingerprint:"), "{fingerprint}");
         assert!(!token.contains(TOKEN), "the token itself is never saved");
         checkpoint["owner"]["config"]["scim-token"] = "fingerprint:0000000000000000".into();
-        conn.execute(
-            "UPDATE v1_sync_runs SET sync_token = ?1 WHERE ended_at IS NULL",
-            [checkpoint.to_string()],
-        )
-        .unwrap();
+        set_unfinished(conn, "sync_token", &checkpoint.to_string());
     });
     let out = notion_cli(&server, &target, TOKEN, &[]);
     expect_dropped(
@@ -403,13 +400,12 @@ fn an_unfinished_sync_of_another_setup_too_old_or_refused_is_dropped_with_a_line
 
     // Older than 7 days.
     let unfinished = leave_unfinished(&server, &target);
+    let eight_days_ago = UnixTime {
+        secs: UnixTime::now().secs - 8 * 24 * 3600,
+        nanos: 0,
+    };
     rewrite_c1z(&target, |conn| {
-        conn.execute(
-            "UPDATE v1_sync_runs SET started_at = datetime('now', '-8 days') \
-             WHERE ended_at IS NULL",
-            [],
-        )
-        .unwrap();
+        set_unfinished(conn, "started_at", &eight_days_ago.to_db_text())
     });
     let out = notion_cli(&server, &target, TOKEN, &[]);
     expect_dropped(
@@ -430,12 +426,11 @@ fn an_unfinished_sync_of_another_setup_too_old_or_refused_is_dropped_with_a_line
     // A Go syncer's unfinished sync (its own JSON in sync_token).
     let unfinished = leave_unfinished(&server, &target);
     rewrite_c1z(&target, |conn| {
-        conn.execute(
-            "UPDATE v1_sync_runs SET sync_token = '{\"actions\":[],\"current_action\":null}' \
-             WHERE ended_at IS NULL",
-            [],
+        set_unfinished(
+            conn,
+            "sync_token",
+            r#"{"actions":[],"current_action":null}"#,
         )
-        .unwrap();
     });
     let out = notion_cli(&server, &target, TOKEN, &[]);
     expect_dropped(
@@ -444,6 +439,16 @@ fn an_unfinished_sync_of_another_setup_too_old_or_refused_is_dropped_with_a_line
         "its checkpoint was not written by this host",
     );
     c1z_check(&target, false);
+}
+
+/// Sets `column` of the unfinished sync run to `value`.
+fn set_unfinished(conn: &rusqlite::Connection, column: &str, value: &str) {
+    let sql = format!("UPDATE v1_sync_runs SET {column} = ?1 WHERE ended_at IS NULL");
+    assert_eq!(
+        conn.execute(&sql, [value]).unwrap(),
+        1,
+        "one unfinished sync"
+    );
 }
 
 /// Edits the database inside a c1z in place (for states a test cannot reach otherwise:
