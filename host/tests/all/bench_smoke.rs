@@ -77,7 +77,6 @@ fn decoded<T, E: std::fmt::Debug>(rows: impl Iterator<Item = Result<T, E>>) -> u
 /// own tenant's users. Times and memory are the benchmark's business.
 #[test]
 fn a_hundred_tenants_sync_as_tasks_and_each_is_complete() {
-    use baton_host::bindings::types::ConfigValue;
     use baton_host::runtime::{EgressPolicy, Origin, RunPolicy, Runtime, NOTION_COMPONENT};
     use baton_host::sync::{spawn, SyncJob};
     use notion_scim_test_server::{Config, TestServer};
@@ -121,13 +120,7 @@ fn a_hundred_tenants_sync_as_tasks_and_each_is_complete() {
                 };
                 let mut instance = component.instantiate_async(policy).await.unwrap();
                 let metadata = instance.metadata_async().await.unwrap();
-                let token = format!("token-{i}");
-                let config = [("scim-token", token.as_str()), ("base-url", url.as_str())].map(
-                    |(name, value)| ConfigValue {
-                        name: name.into(),
-                        value: value.into(),
-                    },
-                );
+                let config = super::notion_config(&format!("token-{i}"), &url);
                 instance.configure_async(&metadata, &config).await.unwrap();
                 instance.validate_async().await.unwrap();
                 spawn(SyncJob::new(instance, metadata, target.clone()))

@@ -1,7 +1,6 @@
 //! The host as a library: one engine and component shared by concurrent
 //! runs, each confined to its own tenant.
 
-use baton_host::bindings::types::ConfigValue;
 use baton_host::runtime::{EgressPolicy, Origin, RunPolicy, Runtime, NOTION_COMPONENT};
 use baton_host::sync::SyncRun;
 use notion_scim_test_server::{Config, TestServer};
@@ -16,14 +15,7 @@ fn tenant(token: &str, users: usize) -> TestServer {
     .unwrap()
 }
 
-fn config(token: &str, base_url: &str) -> Vec<ConfigValue> {
-    [("scim-token", token), ("base-url", base_url)]
-        .map(|(name, value)| ConfigValue {
-            name: name.into(),
-            value: value.into(),
-        })
-        .to_vec()
-}
+use super::notion_config as config;
 
 fn only(base_url: &str) -> RunPolicy {
     RunPolicy {

@@ -68,20 +68,21 @@ pub fn notion_with(
     tune(&mut policy);
     let mut instance = component.instantiate(policy).expect("instantiates");
     let metadata = instance.metadata().expect("metadata");
-    let config = vec![
-        ConfigValue {
-            name: "scim-token".into(),
-            value: token.into(),
-        },
-        ConfigValue {
-            name: "base-url".into(),
-            value: base_url.into(),
-        },
-    ];
+    let config = notion_config(token, base_url);
     instance
         .configure(&metadata, &config)
         .expect("configure accepts the config");
     (instance, metadata)
+}
+
+/// The Notion component's configuration for a tenant at `base_url`.
+pub fn notion_config(token: &str, base_url: &str) -> Vec<ConfigValue> {
+    [("scim-token", token), ("base-url", base_url)]
+        .map(|(name, value)| ConfigValue {
+            name: name.into(),
+            value: value.into(),
+        })
+        .to_vec()
 }
 
 /// Validates and syncs into `target`, as the CLI does.
